@@ -1,0 +1,51 @@
+"""The ``groomwatch`` command line (DESIGN.md, "Command-line contract").
+
+Exit status: 0 on success, 2 on bad input or usage (a message on stderr naming the file, line or
+field, no traceback), 1 on an internal error. Command modules register on :data:`app`; commands
+that need an optional extra import it inside the command, so the core install works alone.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from groomwatch.cli.app import app
+from groomwatch.errors import InputError
+
+# Command modules: importing them registers their commands on ``app``.
+from groomwatch.cli import data as _data  # noqa: F401  isort: skip
+from groomwatch.cli import detect as _detect  # noqa: F401  isort: skip
+from groomwatch.cli import service as _service  # noqa: F401  isort: skip
+from groomwatch.cli import hotline as _hotline  # noqa: F401  isort: skip
+from groomwatch.cli import media as _media  # noqa: F401  isort: skip
+
+__all__ = ["app", "main"]
+
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``groomwatch`` console script."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except InputError as exc:
+        _err.print(f"groomwatch: error: {exc}", markup=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        _err.print("groomwatch: aborted", markup=False)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # an internal error: say so, keep the traceback for debugging
+        _err.print(f"groomwatch: internal error: {type(exc).__name__}: {exc}", markup=False)
+        if "--debug" in sys.argv:
+            raise
+        sys.exit(1)

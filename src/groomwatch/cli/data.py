@@ -1,0 +1,1 @@
+"""Commands on chat data: ``inspect`` and ``convert``."""

@@ -1,0 +1,5 @@
+"""Routes: analyst."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: assessments."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Routes: media."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

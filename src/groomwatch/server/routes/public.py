@@ -1,0 +1,5 @@
+"""Routes: public."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

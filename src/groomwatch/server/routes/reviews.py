@@ -1,0 +1,5 @@
+"""Routes: reviews."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

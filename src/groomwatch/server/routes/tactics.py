@@ -1,0 +1,5 @@
+"""Routes: tactics."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
