@@ -30,7 +30,10 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``groomwatch`` console script."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of ``typer.Exit(code)``.
+        result = app(args=argv, standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+            sys.exit(result)
     except InputError as exc:
         _err.print(f"groomwatch: error: {exc}", markup=False)
         sys.exit(2)

@@ -1,21 +1,194 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory.
+
+:func:`create_app` builds one application for the detection API and the hotline's pages: it makes
+the database engine and session factory (``app.state.engine``, ``app.state.session_factory``),
+includes every module of :data:`~groomwatch.server.routes.ROUTE_MODULES`, and wraps the whole in
+the service's middleware (request id and access log without text, security headers with a strict
+CSP, body size limits). Its lifespan loads the detector (``app.state.detector``), starts the webhook
+outbox loop and, when a retention period is set, the sweep that erases idle conversations.
+
+The schema is not migrated here (several workers would race): ``groomwatch serve`` runs
+``alembic upgrade heads`` once before the workers start; tests call
+:func:`groomwatch.db.upgrade_database`.
+
+Run with several workers through uvicorn's factory mode::
+
+    uvicorn groomwatch.server.app:create_app --factory --workers 4
+"""
 
 from __future__ import annotations
 
 import importlib
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from groomwatch import __version__
+from groomwatch.db.base import create_db_engine, make_session_factory
+from groomwatch.errors import InputError, RecordError
+from groomwatch.server.logging import configure_logging, exception_summary, get_logger
+from groomwatch.server.middleware import BodySizeLimit, RequestContext, SecurityHeaders
+from groomwatch.server.ratelimit import TokenBucketLimiter
 from groomwatch.server.routes import ROUTE_MODULES
+from groomwatch.server.webhooks import WebhookDelivery
 from groomwatch.settings import Settings, get_settings
 
+_log = get_logger("app")
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+# The JSON API takes small bodies; other routes (hotline uploads, media) their own larger limit.
+API_BODY_PATHS = ("/v1/assessments", "/v1/conversations", "/v1/reviews", "/v1/tactics")
+
+DESCRIPTION = """
+Early warning of online grooming and sexual extortion of children in chat, for platforms.
+
+Authenticate with `Authorization: Bearer <api key>` (`groomwatch tenants create NAME`).
+Scores and alerts support **human review**: groomwatch never acts against a person on its own.
+"""
+
+
+def _engine(settings: Settings) -> Engine:
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        engine = create_db_engine(url)
+
+        @event.listens_for(engine, "connect")
+        def _secure_delete(dbapi_conn: Any, _record: Any) -> None:
+            # Erased rows are overwritten with zeros, not left in free pages of the file.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA secure_delete=ON")
+            cur.close()
+
+        return engine
+    return create_db_engine(url, pool_size=10, max_overflow=30, pool_timeout=10)
+
+
+def _load_detector(settings: Settings) -> Any:
+    from groomwatch.detect import Detector
+
+    return Detector.load(model_path=settings.model_path, cues_path=settings.cues_path)
+
+
+class _RetentionSweep:
+    """Erases conversations idle longer than ``api_retention_days``, hourly, in a thread."""
+
+    def __init__(self, app: FastAPI, days: int, period: float = 3600.0) -> None:
+        self.app, self.days, self.period = app, days, period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="groomwatch-retention", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        from groomwatch.server.streaming import erase_idle
+
+        while not self._stop.is_set():
+            try:
+                erased = erase_idle(self.app.state.session_factory, self.days)
+                if erased:
+                    _log.info("retention sweep", extra={"erased": erased})
+            except Exception as exc:
+                _log.warning("retention sweep failed", extra=exception_summary(exc))
+            self._stop.wait(self.period)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if getattr(app.state, "detector", None) is None:
+        app.state.detector = _load_detector(settings)
+    delivery = WebhookDelivery(app.state.session_factory, settings)
+    app.state.webhook_delivery = delivery
+    delivery.start()
+    sweep = None
+    if settings.api_retention_days:
+        sweep = _RetentionSweep(app, settings.api_retention_days)
+        sweep.start()
+    try:
+        yield
+    finally:
+        delivery.stop()
+        if sweep is not None:
+            sweep.stop()
+        app.state.engine.dispose()
+
+
+def _field_loc(field: str | None, prefix: tuple[str, ...] = ("body",)) -> list[str | int]:
+    """``messages[3].text`` -> ``["body", "messages", 3, "text"]``."""
+    loc: list[str | int] = list(prefix)
+    for part in (field or "").replace("]", "").split("."):
+        for i, piece in enumerate(part.split("[")):
+            if piece:
+                loc.append(int(piece) if i > 0 and piece.isdigit() else piece)
+    return loc
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def input_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InputError)
+        if isinstance(exc, RecordError):
+            detail = [{"loc": _field_loc(exc.field), "msg": exc.reason, "type": "value_error"}]
+        else:
+            detail = [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        # The default answer echoes the input back; drop it (it may be chat text).
+        assert isinstance(exc, RequestValidationError)
+        detail = [
+            {k: v for k, v in err.items() if k in ("loc", "msg", "type")} for err in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None)
+        _log.error("unhandled error", extra={"request_id": request_id, **exception_summary(exc)})
+        return JSONResponse({"detail": "internal error", "request_id": request_id}, status_code=500)
+
+    app.add_exception_handler(InputError, input_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, internal_error)
+
+
+def create_app(settings: Settings | None = None, *, detector: Any = None) -> FastAPI:
+    """The application. ``detector`` replaces the one :meth:`Detector.load` would load (tests,
+    embedding); by default it is loaded at start-up from ``settings.model_path``."""
     settings = settings or get_settings()
-    app = FastAPI(title="groomwatch", version=__version__)
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="groomwatch",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+    )
     app.state.settings = settings
+    app.state.engine = _engine(settings)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.rate_limiter = TokenBucketLimiter(settings.api_rate_limit, settings.api_rate_burst)
+    app.state.detector = detector
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"groomwatch.server.routes.{name}")
         app.include_router(module.router)
+    _install_error_handlers(app)
+
+    api_limit, other_limit = settings.api_max_body_bytes, settings.max_request_body_bytes
+
+    def body_limit(path: str) -> int:
+        return api_limit if path.startswith(API_BODY_PATHS) else other_limit
+
+    # Outermost last: RequestContext sees every answer, including the limits' 413s.
+    app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext)
     return app

@@ -1,5 +1,130 @@
-"""Routes: conversations."""
+"""Routes: streamed conversations. Append messages as they are sent and get the early warning;
+read a conversation's state and risk history; erase it."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+
+from groomwatch.server.deps import DetectorDep, SessionDep, SettingsDep, TenantDep
+from groomwatch.server.schemas.conversations import (
+    CONVERSATION_ID,
+    AppendPublic,
+    ConversationPublic,
+    MessagesAppend,
+)
+from groomwatch.server.streaming import (
+    ConversationNotFound,
+    IdempotencyConflict,
+    IncomingMessage,
+    append_messages,
+    check_limits,
+    describe_conversation,
+    erase_conversation,
+)
+
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+ConversationId = Annotated[
+    str, Path(pattern=CONVERSATION_ID, description="Your conversation id (1-200 characters).")
+]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such conversation for this API key"}
+}
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="conversation not found")
+
+
+@router.post(
+    "/{id}/messages",
+    response_model=AppendPublic,
+    summary="Append messages and get the updated risk",
+    responses={
+        409: {"description": "Idempotency-Key reused with a different body"},
+        413: {"description": "Body too large"},
+        429: {"description": "Rate limit exceeded (see Retry-After)"},
+    },
+)
+def append(
+    id: ConversationId,
+    body: MessagesAppend,
+    tenant: TenantDep,
+    session: SessionDep,
+    detector: DetectorDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            description="Makes a retried request safe: the same key returns the first answer.",
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """Append one message or a batch, in order. The conversation is created by its first append.
+    The answer holds the risk after the last message, whether the early warning is on, the
+    index of the message where it first fired, and the findings in the new messages. When the
+    warning fires for the first time a review item is queued and your webhook is called."""
+    if len(body.messages) > settings.api_max_messages_per_append:
+        raise HTTPException(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[
+                {
+                    "loc": ["body", "messages"],
+                    "msg": f"at most {settings.api_max_messages_per_append} messages an append",
+                    "type": "too_long",
+                }
+            ],
+        )
+    messages = [
+        IncomingMessage(text=m.text, author=m.author, time=m.time, client_id=m.id)
+        for m in body.messages
+    ]
+    check_limits(messages, max_chars=settings.api_max_message_chars)
+    try:
+        result = append_messages(
+            session, detector, tenant, id, messages, idempotency_key=idempotency_key
+        )
+    except IdempotencyConflict as exc:
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return result.to_dict()
+
+
+@router.get(
+    "/{id}",
+    response_model=ConversationPublic,
+    response_model_exclude_none=False,
+    summary="A conversation's state and risk history",
+    responses=_NOT_FOUND,
+)
+def read(
+    id: ConversationId,
+    tenant: TenantDep,
+    session: SessionDep,
+    include_messages: Annotated[
+        bool, Query(description="Also return the stored messages (evidence).")
+    ] = False,
+) -> dict[str, Any]:
+    try:
+        return describe_conversation(session, tenant, id, include_messages=include_messages)
+    except ConversationNotFound:
+        raise _not_found() from None
+
+
+@router.delete(
+    "/{id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Erase a conversation",
+    responses=_NOT_FOUND,
+)
+def erase(id: ConversationId, tenant: TenantDep, session: SessionDep) -> Response:
+    """Erase the conversation: its messages, findings, detector state, review item and webhook
+    events not yet delivered. This cannot be undone; a later append starts a new conversation."""
+    try:
+        erase_conversation(session, tenant, id)
+    except ConversationNotFound:
+        raise _not_found() from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

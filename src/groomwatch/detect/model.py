@@ -1,0 +1,243 @@
+"""The risk model: hashed word and character n-gram counts, TF-IDF, tactic counts and length, one
+logistic regression, a calibrated probability.
+
+The text representation is additive, so that the streaming monitor can keep it up to date in
+O(new features) per message:
+
+- each unit (see :mod:`groomwatch.detect.units`) is hashed with scikit-learn's
+  :class:`~sklearn.feature_extraction.text.HashingVectorizer` (raw counts, no sign, no norm);
+  counts of a conversation are the sums of its units' counts;
+- only the hashed columns kept at training time (document frequency of at least 2) count; the rest
+  are ignored, which bounds the size of a conversation's state;
+- a column's value is ``idf * (1 + log count)`` (sublinear TF), the vector is L2-normalised, and
+  the text part of the decision is ``dot / sqrt(sq)`` where ``dot = sum(coef * value)`` and
+  ``sq = sum(value ** 2)`` are running sums updated when a column's count changes;
+- tactic features are ``log(1 + number of findings)`` per tactic, the length feature is
+  ``log(1 + tokens)``;
+- ``risk = sigmoid(calib_slope * decision + calib_intercept)`` (Platt scaling fitted on
+  out-of-fold decisions).
+
+The artifact is a directory with ``model.json`` (configuration, tactic names, threshold, policy,
+measured metrics) and ``weights.npz`` (arrays only, loaded with ``allow_pickle=False``): loading it
+runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from groomwatch.errors import ModelError
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "weights.npz"
+META_FILE = "model.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
+
+DEFAULT_HASHING: tuple[dict[str, Any], ...] = (
+    {
+        "analyzer": "word",
+        "ngram_range": [1, 2],
+        "token_pattern": r"(?u)\b\w+\b",
+        "n_features": 2**20,
+    },
+    {"analyzer": "char_wb", "ngram_range": [3, 4], "n_features": 2**20},
+)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+class TextHasher:
+    """Hashed n-gram counts of texts: one :class:`HashingVectorizer` per entry of ``config``,
+    side by side (the second's columns follow the first's)."""
+
+    def __init__(self, config: Sequence[Mapping[str, Any]] = DEFAULT_HASHING) -> None:
+        self.config = tuple(dict(c) for c in config)
+        self._vectorizers: list[HashingVectorizer] = []
+        for c in self.config:
+            self._vectorizers.append(
+                HashingVectorizer(
+                    analyzer=c["analyzer"],
+                    ngram_range=tuple(c["ngram_range"]),
+                    token_pattern=c.get("token_pattern", r"(?u)\b\w\w+\b"),
+                    n_features=int(c["n_features"]),
+                    lowercase=True,
+                    alternate_sign=False,
+                    norm=None,
+                    dtype=np.float64,
+                )
+            )
+        self.n_features = sum(int(c["n_features"]) for c in self.config)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Counts, one row per text (``len(texts) x n_features``)."""
+        mats = [v.transform(texts) for v in self._vectorizers]
+        if len(mats) == 1:
+            return sp.csr_matrix(mats[0])
+        return sp.csr_matrix(sp.hstack(mats, format="csr"))
+
+
+@dataclass(frozen=True, eq=False)
+class LinearRisk:
+    """The weights of the decision function over kept columns, tactics and length."""
+
+    idf: FloatArray
+    coef_text: FloatArray
+    coef_tactic: FloatArray
+    coef_length: float
+    intercept: float
+
+    @property
+    def text_weight(self) -> FloatArray:
+        """``coef * idf`` per kept column: the running dot product adds this times the TF."""
+        return self.coef_text * self.idf
+
+    def tactic_term(self, tactic_counts: FloatArray) -> FloatArray:
+        """``sum_t coef_t log(1 + count_t)`` per row of ``tactic_counts``."""
+        if tactic_counts.shape[1] == 0:
+            return np.zeros(tactic_counts.shape[0])
+        return np.asarray(np.log1p(tactic_counts) @ self.coef_tactic, dtype=np.float64)
+
+
+def sublinear(counts: FloatArray) -> FloatArray:
+    """``1 + log(count)`` for positive counts, 0 for 0."""
+    out = np.zeros_like(counts, dtype=np.float64)
+    pos = counts > 0
+    out[pos] = 1.0 + np.log(counts[pos])
+    return out
+
+
+def tfidf_rows(counts: sp.csr_matrix, idf: FloatArray) -> sp.csr_matrix:
+    """Sublinear TF x IDF, L2-normalised rows, of a matrix of counts over kept columns."""
+    x = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    x.data = sublinear(x.data)
+    x = sp.csr_matrix(x.multiply(idf[np.newaxis, :]))
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+
+
+@dataclass(frozen=True, eq=False)
+class RiskModel:
+    """A trained model: hashing configuration, kept columns, weights, calibration, threshold."""
+
+    hasher_config: tuple[dict[str, Any], ...]
+    columns: IntArray
+    linear: LinearRisk
+    tactic_names: tuple[str, ...]
+    calib_slope: float
+    calib_intercept: float
+    threshold: float
+    policy: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.columns)
+        if not (len(self.linear.idf) == len(self.linear.coef_text) == n):
+            raise ModelError("model weights do not match its columns")
+        if len(self.linear.coef_tactic) != len(self.tactic_names):
+            raise ModelError("model tactic weights do not match its tactic names")
+        if n and np.any(np.diff(self.columns) <= 0):
+            raise ModelError("model columns must be strictly increasing")
+
+    # --- mapping hashed columns to kept positions ------------------------------------------
+    def positions(self, cols: IntArray) -> tuple[IntArray, NDArray[np.bool_]]:
+        """Positions in :attr:`columns` of hashed column numbers, and which of them are kept."""
+        if len(self.columns) == 0:
+            return np.zeros(len(cols), dtype=np.int64), np.zeros(len(cols), dtype=bool)
+        pos = np.searchsorted(self.columns, cols)
+        pos = np.minimum(pos, len(self.columns) - 1)
+        kept = self.columns[pos] == cols
+        return pos.astype(np.int64), kept
+
+    def kept_counts(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Restrict a matrix of hashed counts to the kept columns (``rows x len(columns)``)."""
+        coo = counts.tocoo()
+        pos, kept = self.positions(coo.col.astype(np.int64))
+        return sp.csr_matrix(
+            (coo.data[kept], (coo.row[kept], pos[kept])),
+            shape=(counts.shape[0], len(self.columns)),
+        )
+
+    def risk(self, decision: FloatArray | float) -> FloatArray:
+        """Calibrated probability of the decision values."""
+        z = self.calib_slope * np.asarray(decision, dtype=np.float64) + self.calib_intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+    def risk_scalar(self, decision: float) -> float:
+        z = self.calib_slope * decision + self.calib_intercept
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    # --- artifact ----------------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            directory / WEIGHTS_FILE,
+            columns=self.columns.astype(np.int64),
+            idf=self.linear.idf.astype(np.float64),
+            coef_text=self.linear.coef_text.astype(np.float64),
+            coef_tactic=self.linear.coef_tactic.astype(np.float64),
+        )
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "hashing": list(self.hasher_config),
+            "tactics": list(self.tactic_names),
+            "coef_length": self.linear.coef_length,
+            "intercept": self.linear.intercept,
+            "calibration": {"slope": self.calib_slope, "intercept": self.calib_intercept},
+            "threshold": self.threshold,
+            "policy": self.policy,
+            "metrics": self.metrics,
+            "info": self.info,
+        }
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> RiskModel:
+        meta_path, weights_path = directory / META_FILE, directory / WEIGHTS_FILE
+        if not meta_path.is_file() or not weights_path.is_file():
+            raise ModelError(f"{directory}: not a model directory ({META_FILE}, {WEIGHTS_FILE})")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            with np.load(weights_path, allow_pickle=False) as w:
+                arrays = {k: np.asarray(w[k]) for k in w.files}
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{directory}: cannot read the model: {exc}") from exc
+        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{directory}: unsupported model format version")
+        try:
+            linear = LinearRisk(
+                idf=arrays["idf"].astype(np.float64),
+                coef_text=arrays["coef_text"].astype(np.float64),
+                coef_tactic=arrays["coef_tactic"].astype(np.float64),
+                coef_length=float(meta["coef_length"]),
+                intercept=float(meta["intercept"]),
+            )
+            return cls(
+                hasher_config=tuple(meta["hashing"]),
+                columns=arrays["columns"].astype(np.int64),
+                linear=linear,
+                tactic_names=tuple(meta["tactics"]),
+                calib_slope=float(meta["calibration"]["slope"]),
+                calib_intercept=float(meta["calibration"]["intercept"]),
+                threshold=float(meta["threshold"]),
+                policy=dict(meta["policy"]),
+                metrics=dict(meta.get("metrics") or {}),
+                info=dict(meta.get("info") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{directory}: incomplete model: {exc}") from exc

@@ -1,0 +1,100 @@
+"""The model card written beside a trained model (``MODEL_CARD.md``), from its measured
+cross-validated figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from groomwatch.detect.model import RiskModel
+
+
+def _f(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def render_model_card(model: RiskModel, data_description: str) -> str:
+    cv: dict[str, Any] = model.metrics.get("cross_validation", {})
+    whole = cv.get("whole", {})
+    lat = cv.get("latency", {})
+    cfg = model.info.get("config", {})
+    rows = [
+        ("precision", _f(whole.get("precision"))),
+        ("recall", _f(whole.get("recall"))),
+        ("F1, whole conversation", _f(whole.get("f1"))),
+        ("F0.5", _f(whole.get("f0.5"))),
+        (
+            "false-positive rate",
+            f"{whole.get('fpr', 0):.4f} ({whole.get('fp', 0)} of "
+            f"{whole.get('fp', 0) + whole.get('tn', 0)} negatives)",
+        ),
+        ("F1, first 10 % of the messages", _f(cv.get("prefix_10", {}).get("f1"))),
+        ("F1, first 25 %", _f(cv.get("prefix_25", {}).get("f1"))),
+        ("F1, first 50 %", _f(cv.get("prefix_50", {}).get("f1"))),
+        ("warning F1 (warning fired at any point)", _f(lat.get("f1"))),
+        ("warning false-positive rate", f"{lat.get('fpr', 0):.4f}"),
+        ("speed (Vogt et al. 2021)", _f(lat.get("speed"))),
+        ("latency-weighted F1", _f(lat.get("f_latency"))),
+        ("median delay of true warnings (units)", str(lat.get("median_delay"))),
+        ("ROC AUC", _f(cv.get("roc_auc"))),
+        ("average precision", _f(cv.get("average_precision"))),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    pol = model.policy
+    return f"""# Model card: groomwatch risk model
+
+## What it is
+A logistic regression over (a) hashed word 1-2-gram and character 3-4-gram counts
+(scikit-learn `HashingVectorizer`, {len(model.columns):,} hashed columns kept: document frequency
+>= {cfg.get("min_df", 2)}), sublinear TF x IDF, L2-normalised; (b) `log(1 + findings)` of each of
+the {len(model.tactic_names)} grooming tactics of `groomwatch.detect.tactics`;
+(c) `log(1 + tokens)`.
+The decision is Platt-scaled into a probability (`risk`). The representation is additive, so the
+streaming monitor updates it in O(new features) per message and gives exactly the batch result.
+Trained on prefixes of many lengths of every conversation (fractions
+{cfg.get("prefix_fractions")} of its units and the first {cfg.get("prefix_units")} units) so
+that it warns early. Logistic regression C = {cfg.get("C")}, class weights balanced.
+
+Artifact: `model.json` (configuration, tactic names, calibration, policy, these figures) and
+`weights.npz` (numpy arrays, loaded with `allow_pickle=False`); loading it runs no code. It holds
+hashed column numbers and weights, no text.
+
+## Data
+{data_description}
+
+## Cross-validated figures (measured)
+Stratified {cv.get("folds")}-fold cross-validation over conversations (seed {cv.get("seed")}):
+{cv.get("conversations")} conversations, {cv.get("positives")} positive, {cv.get("units")} units.
+A unit is a chat message, or 8 tokens of a long text (a corpus segment): "the first k % of the
+messages" is counted in units, and so is the delay of a warning. Policy chosen on the same
+out-of-fold scores: threshold {pol.get("threshold")} (risk), persistence window
+{pol.get("window")} units, minimum {pol.get("min_messages")} unit(s); the threshold is the lowest
+that keeps the false-positive rate of both the whole-conversation flag and the warning at or below
+{cfg.get("max_fpr", 0.005) * 100:g} % of the negatives. Because the threshold and window are
+chosen on the same out-of-fold scores they are reported on, the figures are slightly optimistic.
+
+| metric | value |
+| --- | --- |
+{table}
+
+Reproduce: `groomwatch train --data ../shared/data/vtpan-segments-dev.csv --output MODEL_DIR`
+(fixed seeds; see `docs/research.md`).
+
+## Intended use
+To support human review: to put conversations in front of trained trust & safety or hotline staff
+early, with the messages and tactics that caused the score. Nothing should act on a person on a
+score alone; every threshold is the deployer's to set.
+
+## Known biases and limits
+- Positives are chats between convicted offenders and **adult decoys posing as children**
+  (Perverted-Justice), not real children; real victims write differently and often disclose less.
+- Chats are English IRC and instant messaging from **2000-2012**; slang, platforms and grooming
+  scripts have changed (e.g. image-based extortion is rare in this data). English only.
+- Negatives include adult-to-adult sexual chat (hard negatives) and general IRC chat; ordinary
+  teenage chat is under-represented, so false positives on it are not measured.
+- Labels are per **segment** (conversation), not per message or per author; message-level
+  attribution (suspect, grooming messages) is a heuristic over message scores and tactic findings.
+- Positive segments are longer than negative ones in the training data; the length feature and the
+  prefix training temper but do not remove this.
+- The dev set is small (148 positives); the cross-validated figures have wide confidence intervals
+  (one positive is 0.7 % of recall).
+"""

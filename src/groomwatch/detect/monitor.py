@@ -1,0 +1,222 @@
+"""The streaming early-warning monitor: one conversation, one message at a time.
+
+The monitor keeps the running sums of the model's text representation (counts of the kept hashed
+columns, the dot product with the weights, the squared norm), the tactic counts, the length and the
+persistence run of the alert policy. Each message costs work in proportion to its own features.
+Its state is a small JSON-serialisable dictionary without any message text: the HTTP API stores it
+after every message and restores it with :meth:`Detector.monitor(state=...)
+<groomwatch.detect.detector.Detector.monitor>`; a restored monitor continues exactly as the
+original would have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from groomwatch.conversation import Message
+from groomwatch.detect.attribution import choose_suspect, message_evidence
+from groomwatch.detect.policy import AlertPolicy, persistence_step
+from groomwatch.detect.scoring import combine, find_in_unit, tactic_deltas, unit_deltas, unit_texts
+from groomwatch.detect.tactics.base import Finding
+from groomwatch.detect.units import count_tokens
+from groomwatch.errors import InputError
+
+if TYPE_CHECKING:
+    from groomwatch.detect.detector import Detector
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUpdate:
+    """What one message changed: the risk after it, the alert state now, whether the warning
+    fired at this message, the new findings in it and the current suspect (once the warning has
+    fired; ``None`` before, or when messages have no authors)."""
+
+    index: int
+    risk: float
+    alert: bool
+    fired: bool
+    first_alert: int | None
+    findings: tuple[Finding, ...]
+    suspect: str | None
+    message_risk: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "risk": round(self.risk, 6),
+            "alert": self.alert,
+            "fired": self.fired,
+            "first_alert": self.first_alert,
+            "suspect": self.suspect,
+            "message_risk": round(self.message_risk, 6),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class Monitor:
+    """Streaming risk of one conversation under an :class:`AlertPolicy`."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        policy: AlertPolicy,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._detector = detector
+        self.policy = policy
+        self._counts: dict[int, float] = {}
+        self._tactics: dict[str, float] = {}
+        self._authors: dict[str, tuple[float, float, int]] = {}
+        self._dot = 0.0
+        self._sq = 0.0
+        self._tac = 0.0
+        self._tokens = 0.0
+        self._run = 0
+        self.n_units = 0
+        self.n_messages = 0
+        self.risk = float(detector.model.risk_scalar(detector.model.linear.intercept))
+        self.alert = False
+        self.first_alert: int | None = None
+        if state is not None:
+            self._restore(state)
+
+    # --- the stream ----------------------------------------------------------------------------
+    def update(self, message: Message) -> StreamUpdate:
+        """Read one more message; the work is proportional to the message's own features."""
+        det = self._detector
+        model, linear = det.model, det.model.linear
+        index = self.n_messages
+        units = unit_texts(message.text)
+        found_all: list[Finding] = []
+        counts = model.kept_counts(det.hasher.transform([t for _, t in units]))
+        fired = False
+        message_risk = 0.0
+        for u, (offset, text) in enumerate(units):
+            found = find_in_unit(det.registry, text, offset, index, message.author)
+            found_all.extend(found)
+            row = counts.getrow(u)
+            order = np.argsort(row.indices, kind="stable")
+            pos = row.indices[order].astype(np.int64)
+            added = row.data[order].astype(np.float64)
+            before = np.array([self._counts.get(int(p), 0.0) for p in pos], dtype=np.float64)
+            zeros = np.zeros(len(pos), dtype=np.int64)
+            d_dot, d_sq = unit_deltas(linear, zeros, pos, added, before, 1)
+            own_dot, own_sq = unit_deltas(linear, zeros, pos, added, np.zeros_like(added), 1)
+            for p, b, a in zip(pos.tolist(), before.tolist(), added.tolist(), strict=True):
+                self._counts[p] = b + a
+            t_added = np.zeros((1, len(model.tactic_names)))
+            for f in found:
+                if f.tactic in det.tactic_index:
+                    t_added[0, det.tactic_index[f.tactic]] += 1.0
+            t_before = np.array(
+                [[self._tactics.get(name, 0.0) for name in model.tactic_names]], dtype=np.float64
+            )
+            d_tac = tactic_deltas(linear, t_added, t_before)
+            own_tac = tactic_deltas(linear, t_added, np.zeros_like(t_added))
+            for name, a in zip(model.tactic_names, t_added[0].tolist(), strict=True):
+                if a:
+                    self._tactics[name] = self._tactics.get(name, 0.0) + a
+            tokens = float(count_tokens(text))
+            self._dot += float(d_dot[0])
+            self._sq += float(d_sq[0])
+            self._tac += float(d_tac[0])
+            self._tokens += tokens
+            self.n_units += 1
+            decision = combine(
+                linear,
+                np.array([self._dot]),
+                np.array([self._sq]),
+                np.array([self._tac]),
+                np.array([self._tokens]),
+            )
+            own = combine(linear, own_dot, own_sq, own_tac, np.array([tokens]))
+            self.risk = float(model.risk(decision)[0])
+            message_risk = max(message_risk, float(model.risk(own)[0]))
+            was = self.alert
+            self._run, self.alert = persistence_step(
+                self.policy, self.risk, self._run, self.n_units
+            )
+            if self.alert and not was:
+                fired = True
+                if self.first_alert is None:
+                    self.first_alert = index
+        if message.author is not None:
+            ev, victim = message_evidence(message_risk, found_all)
+            e0, v0, n0 = self._authors.get(message.author, (0.0, 0.0, 0))
+            self._authors[message.author] = (e0 + ev, v0 + victim, n0 + 1)
+        self.n_messages += 1
+        return StreamUpdate(
+            index=index,
+            risk=self.risk,
+            alert=self.alert,
+            fired=fired,
+            first_alert=self.first_alert,
+            findings=tuple(found_all),
+            suspect=self.suspect,
+            message_risk=message_risk,
+        )
+
+    @property
+    def suspect(self) -> str | None:
+        """The participant most likely to be the groomer, once the warning has fired."""
+        if self.first_alert is None:
+            return None
+        return choose_suspect(self._authors)
+
+    # --- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot without message text. Its size is bounded by the number
+        of the model's kept columns, tactics and authors."""
+        return {
+            "version": STATE_VERSION,
+            "model": self._detector.fingerprint,
+            "policy": self.policy.to_dict(),
+            "counts": {str(k): v for k, v in self._counts.items()},
+            "tactics": dict(self._tactics),
+            "authors": {a: list(v) for a, v in self._authors.items()},
+            "dot": self._dot,
+            "sq": self._sq,
+            "tac": self._tac,
+            "tokens": self._tokens,
+            "run": self._run,
+            "n_units": self.n_units,
+            "n_messages": self.n_messages,
+            "risk": self.risk,
+            "alert": self.alert,
+            "first_alert": self.first_alert,
+        }
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+            raise InputError("monitor state: unsupported or missing version")
+        if state.get("model") != self._detector.fingerprint:
+            raise InputError("monitor state: saved with a different model")
+        try:
+            n_cols = len(self._detector.model.columns)
+            counts = {int(k): float(v) for k, v in state["counts"].items()}
+            if any(not 0 <= k < n_cols or v <= 0 for k, v in counts.items()):
+                raise ValueError("counts out of range")
+            self._counts = counts
+            self._tactics = {str(k): float(v) for k, v in state["tactics"].items()}
+            self._authors = {
+                str(a): (float(v[0]), float(v[1]), int(v[2])) for a, v in state["authors"].items()
+            }
+            self._dot = float(state["dot"])
+            self._sq = float(state["sq"])
+            self._tac = float(state["tac"])
+            self._tokens = float(state["tokens"])
+            self._run = int(state["run"])
+            self.n_units = int(state["n_units"])
+            self.n_messages = int(state["n_messages"])
+            self.risk = float(state["risk"])
+            self.alert = bool(state["alert"])
+            fa = state["first_alert"]
+            self.first_alert = None if fa is None else int(fa)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise InputError(f"monitor state: invalid ({exc})") from None

@@ -1,0 +1,333 @@
+"""Training and cross-validating the risk model (``groomwatch train``).
+
+1. Every conversation is read into units (:mod:`groomwatch.detect.units`), each unit hashed and
+   searched for tactic findings once.
+2. Training rows are *prefixes* of the conversations, many lengths each (a fraction of the units
+   and a few absolute lengths), labelled with the conversation's label, so that the model scores a
+   conversation well after its first few messages as well as at its end.
+3. Kept columns (document frequency >= ``min_df`` over whole training conversations), IDF and a
+   logistic regression are fitted per fold of a stratified K-fold over *conversations* (all
+   prefixes of a conversation are in the same fold); out-of-fold decisions after every unit give
+   the cross-validated metrics, the Platt calibration and the alert policy: the persistence window
+   with the best latency-weighted F1 among those whose lowest threshold keeps the false-positive
+   rate of both the whole-conversation flag and the warning at or below ``max_fpr``.
+4. The final model is fitted on all conversations with the same settings.
+
+Everything is seeded; the same data and options give the same artifact.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from groomwatch.conversation import Conversation
+from groomwatch.detect.metrics import binary_metrics, latency_weighted_f1, prefix_units
+from groomwatch.detect.model import (
+    DEFAULT_HASHING,
+    FloatArray,
+    IntArray,
+    LinearRisk,
+    RiskModel,
+    TextHasher,
+    tfidf_rows,
+)
+from groomwatch.detect.scoring import UnitBatch, read_units, score_units
+from groomwatch.detect.tactics.base import TacticRegistry
+from groomwatch.errors import InputError
+
+Progress = Callable[[str, float], None]
+"""``progress(step description, fraction done)``."""
+
+PREFIX_FRACTIONS = (0.03, 0.06, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.7, 0.85, 1.0)
+PREFIX_UNITS = (1, 2, 3, 5, 8)
+EVAL_FRACTIONS = (0.1, 0.25, 0.5)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    folds: int = 5
+    seed: int = 0
+    C: float = 10.0
+    min_df: int = 2
+    max_fpr: float = 0.005
+    windows: tuple[int, ...] = (1, 2, 3, 4)
+    hashing: tuple[dict[str, Any], ...] = DEFAULT_HASHING
+    prefix_fractions: tuple[float, ...] = PREFIX_FRACTIONS
+    prefix_units: tuple[int, ...] = PREFIX_UNITS
+    max_iter: int = 3000
+
+
+@dataclass
+class CrossValidation:
+    """Out-of-fold decisions after every unit of every conversation."""
+
+    labels: IntArray
+    decisions: list[FloatArray]
+    fold_of: IntArray
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def _prefix_lengths(n: int, config: TrainConfig) -> list[int]:
+    ks = {prefix_units(n, f) for f in config.prefix_fractions}
+    ks.update(k for k in config.prefix_units if k <= n)
+    return sorted(k for k in ks if k >= 1)
+
+
+class _Design:
+    """Prefix rows of all conversations, over all hashed columns."""
+
+    def __init__(self, batch: UnitBatch, config: TrainConfig) -> None:
+        starts = batch.conv_start
+        rows: list[int] = []
+        cols: list[int] = []
+        self.prefix_conv: list[int] = []
+        self.full_row: list[int] = []
+        for c in range(len(starts) - 1):
+            s, e = int(starts[c]), int(starts[c + 1])
+            for k in _prefix_lengths(e - s, config):
+                r = len(self.prefix_conv)
+                rows.extend([r] * k)
+                cols.extend(range(s, s + k))
+                self.prefix_conv.append(c)
+            self.full_row.append(len(self.prefix_conv) - 1)
+        p = sp.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(self.prefix_conv), batch.n_units)
+        )
+        self.counts = sp.csr_matrix(p @ batch.counts)
+        self.tactics = np.asarray(p @ batch.tactic_counts, dtype=np.float64)
+        self.tokens = np.asarray(p @ batch.tokens, dtype=np.float64)
+        self.prefix_conv_arr = np.array(self.prefix_conv, dtype=np.int64)
+
+
+def _fit(
+    design: _Design, batch: UnitBatch, labels: IntArray, convs: IntArray, config: TrainConfig
+) -> tuple[IntArray, LinearRisk]:
+    """Kept columns and weights fitted on the conversations ``convs``."""
+    full = design.counts[np.array(design.full_row)[convs]]
+    df = np.bincount(full.indices, minlength=design.counts.shape[1])
+    columns = np.flatnonzero(df >= config.min_df).astype(np.int64)
+    idf = np.log((1.0 + len(convs)) / (1.0 + df[columns])) + 1.0
+    in_train = np.isin(design.prefix_conv_arr, convs)
+    x_text = tfidf_rows(design.counts[in_train][:, columns], idf)
+    x_other = np.hstack(
+        [np.log1p(design.tactics[in_train]), np.log1p(design.tokens[in_train])[:, None]]
+    )
+    x = sp.hstack([x_text, sp.csr_matrix(x_other)], format="csr")
+    y = labels[design.prefix_conv_arr[in_train]]
+    clf = LogisticRegression(
+        C=config.C, class_weight="balanced", max_iter=config.max_iter, random_state=config.seed
+    )
+    clf.fit(x, y)
+    coef = clf.coef_.ravel().astype(np.float64)
+    k, t = len(columns), design.tactics.shape[1]
+    return columns, LinearRisk(
+        idf=idf.astype(np.float64),
+        coef_text=coef[:k],
+        coef_tactic=coef[k : k + t],
+        coef_length=float(coef[k + t]),
+        intercept=float(clf.intercept_[0]),
+    )
+
+
+def _unit_decisions(
+    batch: UnitBatch, convs: IntArray, columns: IntArray, linear: LinearRisk
+) -> list[FloatArray]:
+    """Running decisions after every unit of each of ``convs``."""
+    starts = batch.conv_start
+    idx = np.concatenate(
+        [np.arange(starts[c], starts[c + 1]) for c in convs] or [np.zeros(0, dtype=np.int64)]
+    ).astype(np.int64)
+    lengths = np.array([starts[c + 1] - starts[c] for c in convs], dtype=np.int64)
+    sub = UnitBatch(
+        conv_start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        unit_msg=batch.unit_msg[idx],
+        counts=sp.csr_matrix(batch.counts[idx][:, columns]),
+        tactic_counts=batch.tactic_counts[idx],
+        tokens=batch.tokens[idx],
+        findings=(),
+        unit_findings=(),
+    )
+    dec = score_units(sub, linear).cumulative
+    return [dec[sub.conv_start[i] : sub.conv_start[i + 1]] for i in range(len(convs))]
+
+
+def rolling_max_min(values: FloatArray, window: int) -> float:
+    """The highest value that ``window`` consecutive entries all reach (``-inf`` if too short)."""
+    if len(values) < window:
+        return -math.inf
+    if window == 1:
+        return float(values.max())
+    view = np.lib.stride_tricks.sliding_window_view(values, window)
+    return float(view.min(axis=1).max())
+
+
+def first_alert_unit(
+    values: FloatArray, threshold: float, window: int, min_units: int
+) -> int | None:
+    """Units seen (1-based) when the warning fires on running decisions or risks ``values``."""
+    run = 0
+    for i, v in enumerate(values.tolist()):
+        run = run + 1 if v >= threshold else 0
+        if run >= window and i + 1 >= min_units:
+            return i + 1
+    return None
+
+
+def _threshold_for(negatives: FloatArray, max_fpr: float) -> float:
+    """The lowest threshold keeping the share of ``negatives`` at or above it <= ``max_fpr``:
+    midway between the highest negative allowed to be flagged and the next one."""
+    if len(negatives) == 0:
+        return 0.0
+    allowed = math.floor(max_fpr * len(negatives) + 1e-9)
+    ordered = np.sort(negatives)[::-1]
+    if allowed >= len(ordered):
+        return float(ordered[-1])
+    above = ordered[allowed - 1] if allowed > 0 else ordered[allowed] + 1.0
+    return float((ordered[allowed] + above) / 2.0)
+
+
+def evaluate_decisions(
+    labels: IntArray,
+    decisions: Sequence[FloatArray],
+    threshold: float,
+    window: int,
+    min_units: int = 1,
+    fractions: Sequence[float] = EVAL_FRACTIONS,
+) -> dict[str, Any]:
+    """Whole-conversation, prefix and latency metrics of running decisions (or risks)."""
+    y = labels.tolist()
+    whole = [int(len(d) > 0 and d[-1] >= threshold) for d in decisions]
+    out: dict[str, Any] = {"whole": binary_metrics(y, whole)}
+    for f in fractions:
+        pred = [int(len(d) > 0 and d[prefix_units(len(d), f) - 1] >= threshold) for d in decisions]
+        out[f"prefix_{round(f * 100)}"] = binary_metrics(y, pred)
+    delays = [first_alert_unit(d, threshold, window, min_units) for d in decisions]
+    warned = [int(k is not None) for k in delays]
+    out["latency"] = latency_weighted_f1(y, warned, delays)
+    last = np.array([d[-1] if len(d) else -math.inf for d in decisions])
+    if 0 < sum(y) < len(y):
+        out["roc_auc"] = float(roc_auc_score(y, last))
+        out["average_precision"] = float(average_precision_score(y, last))
+    return out
+
+
+def cross_validate(
+    convs: Sequence[Conversation],
+    registry: TacticRegistry,
+    config: TrainConfig = TrainConfig(),
+    progress: Progress | None = None,
+) -> tuple[RiskModel, CrossValidation]:
+    """Cross-validate, choose calibration and policy, fit the final model on everything."""
+    say = progress or (lambda _step, _frac: None)
+    labels = np.array([c.label if c.label is not None else -1 for c in convs], dtype=np.int64)
+    bad = [c.id for c in convs if c.label not in (0, 1)]
+    if bad:
+        raise InputError(
+            f"training needs a label 0 or 1 on every conversation; {bad[0]!r} has none"
+        )
+    if len(set(labels.tolist())) < 2 or min(np.bincount(labels)) < config.folds:
+        raise InputError(f"training needs at least {config.folds} conversations of each label")
+    started = time.perf_counter()
+    say("reading units and tactics", 0.0)
+    hasher = TextHasher(config.hashing)
+    batch = read_units(convs, registry, hasher, registry.names)
+    design = _Design(batch, config)
+    skf = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
+    decisions: list[FloatArray] = [np.zeros(0)] * len(convs)
+    fold_of = np.zeros(len(convs), dtype=np.int64)
+    for f, (tr, te) in enumerate(skf.split(np.zeros(len(convs)), labels)):
+        say(f"fold {f + 1}/{config.folds}", (f + 0.1) / (config.folds + 1))
+        columns, linear = _fit(design, batch, labels, tr.astype(np.int64), config)
+        for i, d in zip(
+            te.tolist(), _unit_decisions(batch, te.astype(np.int64), columns, linear), strict=True
+        ):
+            decisions[i] = d
+            fold_of[i] = f
+    say("calibration and policy", config.folds / (config.folds + 1))
+    # Platt scaling on out-of-fold decisions at the training prefix lengths.
+    xs: list[float] = []
+    ys: list[int] = []
+    for i, d in enumerate(decisions):
+        for k in _prefix_lengths(len(d), config):
+            xs.append(float(d[k - 1]))
+            ys.append(int(labels[i]))
+    platt = LogisticRegression(C=1e6, max_iter=1000)
+    platt.fit(np.array(xs)[:, None], np.array(ys))
+    slope, icept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    neg = labels == 0
+    best: tuple[float, float, int, dict[str, Any]] | None = None
+    for w in config.windows:
+        last = np.array([d[-1] for d in decisions])
+        peak = np.array([rolling_max_min(d, w) for d in decisions])
+        t = max(
+            _threshold_for(last[neg], config.max_fpr), _threshold_for(peak[neg], config.max_fpr)
+        )
+        m = evaluate_decisions(labels, decisions, t, w)
+        key = m["latency"]["f_latency"] + 1e-3 * m["whole"]["f1"]
+        if best is None or key > best[0]:
+            best = (key, t, w, m)
+    assert best is not None
+    _, t_dec, window, metrics = best
+    say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
+    columns, linear = _fit(design, batch, labels, np.arange(len(convs), dtype=np.int64), config)
+    model_stub = RiskModel(
+        hasher_config=tuple(config.hashing),
+        columns=columns,
+        linear=linear,
+        tactic_names=registry.names,
+        calib_slope=slope,
+        calib_intercept=icept,
+        threshold=0.5,
+        policy={},
+    )
+    threshold = float(model_stub.risk_scalar(t_dec))
+    policy = {"threshold": round(threshold, 6), "window": window, "min_messages": 1}
+    metrics = {
+        "cross_validation": {
+            "folds": config.folds,
+            "seed": config.seed,
+            "conversations": len(convs),
+            "positives": int(labels.sum()),
+            "units": batch.n_units,
+            **metrics,
+        }
+    }
+    info = {
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "config": {
+            "C": config.C,
+            "min_df": config.min_df,
+            "max_fpr": config.max_fpr,
+            "windows": list(config.windows),
+            "prefix_fractions": list(config.prefix_fractions),
+            "prefix_units": list(config.prefix_units),
+        },
+    }
+    model = RiskModel(
+        hasher_config=tuple(config.hashing),
+        columns=columns,
+        linear=linear,
+        tactic_names=registry.names,
+        calib_slope=slope,
+        calib_intercept=icept,
+        threshold=round(threshold, 6),
+        policy=policy,
+        metrics=metrics,
+        info=info,
+    )
+    say("done", 1.0)
+    return model, CrossValidation(
+        labels=labels, decisions=decisions, fold_of=fold_of, metrics=metrics
+    )
