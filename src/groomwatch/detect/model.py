@@ -24,9 +24,11 @@ runs no code.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,14 +45,33 @@ WEIGHTS_FILE = "weights.npz"
 META_FILE = "model.json"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 
+_WORD = re.compile(r"\w+")
+_CHAR3 = re.compile(r"(?=(\w{3}))")
+_CHAR4 = re.compile(r"(?=(\w{4}))")
+
+
+def word_1_2(doc: str) -> list[str]:
+    """Lower-cased words (``\\w+``, single letters kept: chat is full of "u", "r", "i") and
+    word bigrams."""
+    words = _WORD.findall(doc.lower())
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+
+
+def char_3_4(doc: str) -> list[str]:
+    """Character 3- and 4-grams inside words (overlapping, found by the regex engine, about
+    twice as fast as scikit-learn's ``char_wb`` analyzer)."""
+    low = doc.lower()
+    grams: list[str] = _CHAR3.findall(low)
+    grams.extend(_CHAR4.findall(low))
+    return grams
+
+
+ANALYZERS: dict[str, Callable[[str], list[str]]] = {"word_1_2": word_1_2, "char_3_4": char_3_4}
+"""Named analyzers a model's hashing configuration may use (besides scikit-learn's own)."""
+
 DEFAULT_HASHING: tuple[dict[str, Any], ...] = (
-    {
-        "analyzer": "word",
-        "ngram_range": [1, 2],
-        "token_pattern": r"(?u)\b\w+\b",
-        "n_features": 2**20,
-    },
-    {"analyzer": "char_wb", "ngram_range": [3, 4], "n_features": 2**20},
+    {"analyzer": "word_1_2", "n_features": 2**20},
+    {"analyzer": "char_3_4", "n_features": 2**20},
 )
 
 FloatArray = NDArray[np.float64]
@@ -65,13 +86,20 @@ class TextHasher:
         self.config = tuple(dict(c) for c in config)
         self._vectorizers: list[HashingVectorizer] = []
         for c in self.config:
+            analyzer = c["analyzer"]
+            if analyzer in ANALYZERS:
+                analyzer = ANALYZERS[analyzer]
+            elif analyzer not in ("word", "char", "char_wb"):
+                raise ModelError(f"unknown analyzer {analyzer!r} in the model's hashing")
             self._vectorizers.append(
                 HashingVectorizer(
-                    analyzer=c["analyzer"],
-                    ngram_range=tuple(c["ngram_range"]),
-                    token_pattern=c.get("token_pattern", r"(?u)\b\w\w+\b"),
+                    analyzer=analyzer,
+                    ngram_range=tuple(c.get("ngram_range", (1, 1))),
+                    token_pattern=(
+                        c.get("token_pattern", r"(?u)\b\w\w+\b") if analyzer == "word" else None
+                    ),
                     n_features=int(c["n_features"]),
-                    lowercase=True,
+                    lowercase=not callable(analyzer),
                     alternate_sign=False,
                     norm=None,
                     dtype=np.float64,

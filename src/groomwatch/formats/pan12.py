@@ -240,14 +240,39 @@ def read(source: Source, ctx: ReadContext) -> Iterator[Conversation]:
         ctx.report.note(
             f"PAN 2012 ground truth read from {', '.join(Path(f).name for f in truth.files)}"
         )
+    from groomwatch.formats import pan12_scan
+
+    fast = pan12_scan.can_scan(source.head(4096))
     with source.open() as stream:
-        yield from iter_conversations(stream, ctx, truth)
+        if fast:
+            yield from pan12_scan.scan_conversations(stream, ctx, truth)
+        else:
+            yield from iter_conversations(stream, ctx, truth)
+
+
+def make_conversation(
+    cid: str, messages: list[Message], truth: Pan12GroundTruth | None
+) -> Conversation:
+    """A conversation, labelled from the ground truth when there is one."""
+    if truth is None:
+        return Conversation(id=cid, messages=tuple(messages))
+    predators = truth.predators
+    found = sorted({m.author for m in messages if m.author in predators})  # type: ignore[misc]
+    meta: dict[str, Any] = {"predators": found}
+    marked = truth.predator_lines.get(cid)
+    if marked:
+        meta["predator_lines"] = sorted(marked)
+    return Conversation(id=cid, messages=tuple(messages), label=1 if found else 0, meta=meta)
 
 
 def iter_conversations(
     stream: Any, ctx: ReadContext, truth: Pan12GroundTruth | None = None
 ) -> Iterator[Conversation]:
-    """Stream the conversations of a PAN 2012 XML file (a binary stream)."""
+    """Stream the conversations of a PAN 2012 XML file (a binary stream) with lxml's iterparse.
+
+    This is the general path: any well-formed XML, any encoding, with exact error positions.
+    :func:`groomwatch.formats.pan12_scan.scan_conversations` is the fast path for files in the
+    official layout and hands anything unusual back to lxml."""
     parser = etree.iterparse(
         stream,
         events=("end",),
@@ -259,8 +284,6 @@ def iter_conversations(
     )
     messages: list[Message] = []
     append = messages.append
-    predators = truth.predators if truth is not None else None
-    lines = truth.predator_lines if truth is not None else None
     try:
         for _, el in parser:
             if el.tag == "message":
@@ -300,18 +323,7 @@ def iter_conversations(
                 messages = []
                 append = messages.append
                 continue
-            if predators is None:
-                conv = Conversation(id=cid, messages=tuple(messages))
-            else:
-                found = sorted({m.author for m in messages if m.author in predators})
-                meta: dict[str, Any] = {"predators": found}
-                if lines:
-                    marked = lines.get(cid)
-                    if marked:
-                        meta["predator_lines"] = sorted(marked)
-                conv = Conversation(
-                    id=cid, messages=tuple(messages), label=1 if found else 0, meta=meta
-                )
+            conv = make_conversation(cid, messages, truth)
             messages = []
             append = messages.append
             yield conv

@@ -154,15 +154,18 @@ def read_chat(data: bytes, filename: str | None) -> list[Conversation]:
     return conversations
 
 
-def analyse_chat(data: bytes, filename: str | None) -> ChatAnalysis:
-    """Read and assess a chat export. Raises :class:`~groomwatch.errors.InputError` (with the
-    reader's message) when it cannot be read."""
+def analyse_chat(data: bytes, filename: str | None, detector: Any = None) -> ChatAnalysis:
+    """Read and assess a chat export with ``detector`` (the packaged one by default). Raises
+    :class:`~groomwatch.errors.InputError` (with the reader's message) when it cannot be read."""
     conversations = read_chat(data, filename)
-    detector = _detector()
+    detector = detector if detector is not None else _detector()
     checks = []
     for conv in conversations:
         assessment = detector.assess(conv)
-        checks.append(ConversationCheck(conversation=conv, assessment=assessment.to_dict()))
+        full = getattr(assessment, "to_full_dict", assessment.to_dict)()
+        # The scan contract calls the findings "tactics"; here they are "findings".
+        full["findings"] = full.pop("tactics", full.get("findings", []))
+        checks.append(ConversationCheck(conversation=conv, assessment=full))
     return ChatAnalysis(conversations=tuple(checks))
 
 
@@ -187,7 +190,8 @@ class ImageCheck:
 
 
 def open_media_store(media_dir: Path) -> Any:
-    """The hash bank store of ``groomwatch.media`` at ``media_dir`` (``Settings.resolved_media_dir``),
+    """The hash bank store of ``groomwatch.media`` at ``media_dir``
+    (``Settings.resolved_media_dir``),
     or ``None`` when the ``media`` extra is not installed."""
     try:
         from groomwatch.media.bank import BankStore

@@ -242,6 +242,7 @@ def attach(
     source: str,
     actor: str,
     media_store: Any = None,
+    detector: Any = None,
 ) -> Evidence:
     """Store one checked upload as evidence of ``report``: hashes taken now, chat exports read
     and assessed (an unreadable chat export is refused, naming the field), images hashed and
@@ -260,7 +261,7 @@ def attach(
     )
     if kind == "chat":
         try:
-            analysis = analyse_chat(upload.data, evidence.filename)
+            analysis = analyse_chat(upload.data, evidence.filename, detector)
         except InputError as exc:
             raise UploadError(
                 f"this chat export could not be read ({exc})", field="chat_export"
@@ -305,6 +306,7 @@ def submit(
     screenshots: Sequence[Upload] = (),
     limits: UploadLimits,
     media_store: Any = None,
+    detector: Any = None,
 ) -> Submission:
     """Create a report with its evidence; the caller commits. Raises :class:`UploadError` or
     :class:`RecordError` naming the field for bad input."""
@@ -365,6 +367,7 @@ def submit(
             source="reporter",
             actor="reporter",
             media_store=media_store,
+            detector=detector,
         )
     for upload in screenshots:
         attach(
@@ -376,6 +379,7 @@ def submit(
             source="reporter",
             actor="reporter",
             media_store=media_store,
+            detector=detector,
         )
     return Submission(report=report, reference=reference, access_code=access_code)
 
@@ -468,6 +472,7 @@ def add_information(
     screenshots: Sequence[Upload] = (),
     limits: UploadLimits,
     media_store: Any = None,
+    detector: Any = None,
 ) -> None:
     """The reporter adds text and files through the status link; the case is flagged as
     updated for the analysts."""
@@ -492,6 +497,7 @@ def add_information(
             source="reporter",
             actor="reporter",
             media_store=media_store,
+            detector=detector,
         )
     for upload in screenshots:
         attach(
@@ -503,6 +509,7 @@ def add_information(
             source="reporter",
             actor="reporter",
             media_store=media_store,
+            detector=detector,
         )
     report.reporter_updated_at = now
     report.updated_at = now

@@ -168,10 +168,17 @@ def _pillow(max_pixels: int) -> Any:
     return Image
 
 
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PILImage.Image:
+_PILLOW_NATIVE: Final = frozenset({"jpeg", "png", "gif", "webp", "bmp", "tiff"})
+
+
+def decode_image(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, fmt: str | None = None
+) -> PILImage.Image:
     """Decode the first frame of an image into RGB, refusing bombs and corrupt files clearly.
 
-    The result is at most :data:`HASH_MAX_SIDE` pixels on a side."""
+    ``fmt`` is the format :func:`sniff` found: a file with the signature of a format Pillow
+    always reads that Pillow cannot open is corrupt, not unsupported. The result is at most
+    :data:`HASH_MAX_SIDE` pixels on a side."""
     image_mod = _pillow(max_pixels)
     from PIL import UnidentifiedImageError
 
@@ -182,14 +189,22 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PILIma
         try:
             im = image_mod.open(io.BytesIO(data))
         except UnidentifiedImageError as exc:
-            raise UnsupportedMediaError("not an image Pillow can read") from exc
+            if fmt in _PILLOW_NATIVE:
+                raise CorruptMediaError(
+                    f"corrupt image: it starts like {fmt.upper()} but cannot be read as one"
+                ) from exc
+            raise UnsupportedMediaError(
+                f"cannot decode this image format ({fmt or 'unknown'}) in this installation"
+            ) from exc
         except (image_mod.DecompressionBombError, image_mod.DecompressionBombWarning) as exc:
             raise ImageTooLargeError(
                 f"image has more than the limit of {max_pixels:,} pixels (possible "
                 "decompression bomb)"
             ) from exc
         except Exception as exc:
-            raise CorruptMediaError(f"corrupt image header ({type(exc).__name__})") from exc
+            raise CorruptMediaError(
+                f"corrupt or truncated image header ({type(exc).__name__}: {str(exc)[:120]})"
+            ) from exc
         try:
             width, height = im.size
             if width <= 0 or height <= 0:
@@ -276,7 +291,7 @@ def hash_media(
     if kind != "image":
         return MediaHashes(kind=kind, format=fmt, size=len(data), md5=md5, sha256=sha256)
     try:
-        image = decode_image(data, max_pixels=max_pixels)
+        image = decode_image(data, max_pixels=max_pixels, fmt=fmt)
     except MediaError as exc:
         if exc.name is None and name is not None:
             raise type(exc)(exc.message, name=name) from exc

@@ -75,6 +75,7 @@ def scan_with_dask(
     batch_size: int = 256,
     n_workers: int = 2,
     max_in_flight: int | None = None,
+    connect_timeout: float = 20.0,
 ) -> Iterator[Assessment]:
     """Assess conversations on a dask cluster; yields one :class:`Assessment` per conversation,
     in input order.
@@ -82,7 +83,8 @@ def scan_with_dask(
     ``scheduler`` is the address of a running scheduler (``tcp://host:8786``); without it a
     :class:`~distributed.LocalCluster` of ``n_workers`` single-threaded worker processes is
     started for the scan and stopped after it. ``max_in_flight`` bounds the batches submitted
-    and not yet yielded (default: twice the cluster's threads).
+    and not yet yielded (default: twice the cluster's threads); ``connect_timeout`` is how many
+    seconds to wait for a remote scheduler.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a whole number >= 1, not {batch_size!r}")
@@ -95,7 +97,15 @@ def scan_with_dask(
     if model is not None and not Path(model).exists() and scheduler is None:
         raise InputError(f"{model}: no such model")
     return _scan(
-        conversations, model, cues, policy, scheduler, batch_size, n_workers, max_in_flight
+        conversations,
+        model,
+        cues,
+        policy,
+        scheduler,
+        batch_size,
+        n_workers,
+        max_in_flight,
+        connect_timeout,
     )
 
 
@@ -108,6 +118,7 @@ def _scan(
     batch_size: int,
     n_workers: int,
     max_in_flight: int | None,
+    connect_timeout: float,
 ) -> Iterator[Assessment]:
     try:
         # distributed is only partly typed; it is used through an untyped handle.
@@ -123,13 +134,13 @@ def _scan(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
         client = distributed.Client(cluster)
     else:
         try:
-            client = distributed.Client(scheduler, timeout="20s")
+            client = distributed.Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
     pending: deque[Any] = deque()

@@ -19,6 +19,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from groomwatch.hotline.models import User as HotlineUser
 from groomwatch.server.models import Tenant
 from groomwatch.server.tenants import authenticate
 from groomwatch.settings import Settings
@@ -84,3 +85,20 @@ def get_detector(request: Request) -> Any:
 
 
 DetectorDep = Annotated[Any, Depends(get_detector)]
+
+
+# --- hotline: analysts' pages -------------------------------------------------------------------
+
+
+def get_analyst(request: Request, session: SessionDep) -> HotlineUser:
+    """The signed-in hotline analyst (any role); otherwise a redirect to the login page."""
+    from groomwatch.server.web import session_user
+
+    user = session_user(request, session)
+    if user is None:
+        raise HTTPException(status_code=status.HTTP_303_SEE_OTHER,
+                            headers={"Location": "/analyst/login"})
+    return user
+
+
+AnalystDep = Annotated[HotlineUser, Depends(get_analyst)]

@@ -161,6 +161,20 @@ def alert_index(detector: Any, alert_threshold: float) -> int:
 
 @pytest.fixture
 def api(database_url: str, tmp_path: Path, detector: Any, alert_threshold: float) -> Iterator[Api]:
+    """The application on SQLite and on PostgreSQL (each test using it runs twice)."""
+    yield from _api(database_url, tmp_path, detector, alert_threshold)
+
+
+@pytest.fixture
+def sqlite_api(
+    sqlite_url: str, tmp_path: Path, detector: Any, alert_threshold: float
+) -> Iterator[Api]:
+    """The application on SQLite only, for tests of the HTTP layer that the database does not
+    change (authentication, validation), to keep the suite fast."""
+    yield from _api(sqlite_url, tmp_path, detector, alert_threshold)
+
+
+def _api(database_url: str, tmp_path: Path, detector: Any, alert_threshold: float) -> Iterator[Api]:
     upgrade_database(database_url)
     keys = make_tenants(database_url, ("acme", "other", "calm"))
     settings = api_settings(database_url, tmp_path)
@@ -206,7 +220,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(url="", secret=WEBHOOK_SECRET)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             try:
                 verify_signature(receiver.secret, body, dict(self.headers.items()))

@@ -52,7 +52,8 @@ def test_under_an_unreached_threshold_nothing_is_flagged_or_stored(api: Any, kit
         assert session.scalar(select(func.count()).select_from(StreamedConversation)) == 0
 
 
-def test_invalid_conversation_is_422_naming_the_field(api: Any) -> None:
+def test_invalid_conversation_is_422_naming_the_field(sqlite_api: Any) -> None:
+    api = sqlite_api
     cases = [
         (
             {"id": "x", "messages": [{"text": "hi"}, {"text": 5}]},

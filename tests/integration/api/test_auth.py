@@ -29,8 +29,9 @@ BAD_AUTH = [
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
 def test_every_v1_endpoint_needs_a_valid_key(
-    api: Any, method: str, path: str, body: dict[str, Any] | None
+    sqlite_api: Any, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
+    api = sqlite_api
     answers = set()
     for headers in BAD_AUTH:
         r = api.client.request(method, path, json=body, headers=headers)
@@ -41,7 +42,8 @@ def test_every_v1_endpoint_needs_a_valid_key(
     assert answers == {'{"detail":"missing or invalid API key"}'}
 
 
-def test_a_key_with_the_right_prefix_but_wrong_secret_is_refused(api: Any) -> None:
+def test_a_key_with_the_right_prefix_but_wrong_secret_is_refused(sqlite_api: Any) -> None:
+    api = sqlite_api
     key = api.keys["acme"]
     forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
     r = api.client.get("/v1/tactics", headers={"Authorization": f"Bearer {forged}"})
@@ -81,7 +83,8 @@ def test_tenants_never_see_each_others_conversations(api: Any, kit: Any) -> None
     assert again["review"] == {"id": review, "status": "pending"}
 
 
-def test_rate_limit_answers_429_with_retry_after(api: Any) -> None:
+def test_rate_limit_answers_429_with_retry_after(sqlite_api: Any) -> None:
+    api = sqlite_api
     api.set_tenant("acme", rate_limit=1.0)  # burst 2 with the default 100/s, 200 burst
     codes = [api.client.get("/v1/tactics", headers=api.auth()).status_code for _ in range(4)]
     assert codes[:2] == [200, 200]

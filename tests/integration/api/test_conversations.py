@@ -158,15 +158,17 @@ def test_idempotency_key_replays_the_first_answer(api: Any, kit: Any) -> None:
     ],
 )
 def test_invalid_appends_are_422_naming_the_field(
-    api: Any, body: dict[str, Any], loc: list[Any]
+    sqlite_api: Any, body: dict[str, Any], loc: list[Any]
 ) -> None:
+    api = sqlite_api
     r = api.client.post("/v1/conversations/v1/messages", json=body, headers=api.auth())
     assert r.status_code == 422
     assert loc in [e["loc"] for e in r.json()["detail"]]
     assert api.client.get("/v1/conversations/v1", headers=api.auth()).status_code == 404
 
 
-def test_422_does_not_echo_message_text(api: Any) -> None:
+def test_422_does_not_echo_message_text(sqlite_api: Any) -> None:
+    api = sqlite_api
     marker = "PRIVATE-MARKER-TEXT"
     r = api.client.post(
         "/v1/conversations/v1/messages",

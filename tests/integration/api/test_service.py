@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -23,7 +24,8 @@ def test_health_readiness_and_metrics(api: Any, kit: Any) -> None:
     assert "m1" not in text.replace("m1_", "")  # no conversation ids in labels
 
 
-def test_readiness_fails_without_a_detector(api: Any) -> None:
+def test_readiness_fails_without_a_detector(sqlite_api: Any) -> None:
+    api = sqlite_api
     detector = api.client.app.state.detector
     api.client.app.state.detector = None
     try:
@@ -36,7 +38,8 @@ def test_readiness_fails_without_a_detector(api: Any) -> None:
         api.client.app.state.detector = detector
 
 
-def test_openapi_documents_the_contract(api: Any) -> None:
+def test_openapi_documents_the_contract(sqlite_api: Any) -> None:
+    api = sqlite_api
     spec = api.client.get("/openapi.json").json()
     for path in (
         "/v1/assessments",
@@ -52,7 +55,8 @@ def test_openapi_documents_the_contract(api: Any) -> None:
     assert api.client.get("/docs").status_code == 200
 
 
-def test_security_headers_and_request_id(api: Any) -> None:
+def test_security_headers_and_request_id(sqlite_api: Any) -> None:
+    api = sqlite_api
     r = api.client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     csp = r.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp
@@ -67,13 +71,16 @@ def test_security_headers_and_request_id(api: Any) -> None:
     assert len(fresh.headers["x-request-id"]) == 32
 
 
-def test_tactic_catalogue(api: Any) -> None:
+def test_tactic_catalogue(sqlite_api: Any) -> None:
+    api = sqlite_api
     body = api.client.get("/v1/tactics", headers=api.auth()).json()
     names = {t["name"] for t in body["data"]}
     assert body["count"] == len(body["data"]) == 12
     assert {"secrecy", "isolation", "gifts_and_money", "image_request", "meeting"} <= names
     for t in body["data"]:
-        assert t["title"] and t["description"] and t["examples"]
+        assert t["title"]
+        assert t["description"]
+        assert t["examples"]
 
 
 class _Collect(logging.Handler):
@@ -113,6 +120,10 @@ def test_logs_carry_no_text_ids_or_keys(
         headers=api.auth(),
     )
     webhook_receiver.wait_for(1)
+    deadline = time.monotonic() + 10
+    while not any("webhook attempt" in line for line in server_logs.lines):
+        assert time.monotonic() < deadline, "no webhook log line"
+        time.sleep(0.02)
     lines = "\n".join(server_logs.lines)
     assert '"route": "/v1/conversations/{id}/messages"' in lines
     assert '"tenant": "acme"' in lines

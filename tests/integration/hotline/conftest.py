@@ -103,7 +103,9 @@ def png_bytes(seed: int = 0, size: int = 64) -> bytes:
     for x in range(size):
         for y in range(size):
             img.putpixel((x, y), ((x * 4 + seed) % 256, (y * 4) % 256, (seed * 37) % 256))
-    ImageDraw.Draw(img).rectangle((size // 4, size // 4, size // 2, size // 2), fill=(seed % 256, 0, 0))
+    ImageDraw.Draw(img).rectangle(
+        (size // 4, size // 4, size // 2, size // 2), fill=(seed % 256, 0, 0)
+    )
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()
@@ -122,4 +124,6 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from groomwatch.hotline import users
 
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(
+        users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

@@ -14,8 +14,14 @@ from groomwatch.hotline.models import AuditEntry
 
 def _fill(session: Session, n: int = 5) -> None:
     for i in range(n):
-        audit.record(session, actor="user:1", action="report.view", object_type="report",
-                     object_id=i, details={"i": i})
+        audit.record(
+            session,
+            actor="user:1",
+            action="report.view",
+            object_type="report",
+            object_id=i,
+            details={"i": i},
+        )
     session.commit()
 
 
@@ -41,7 +47,9 @@ def test_intact_chain_verifies(session: Session) -> None:
 
 def test_empty_log_verifies(session: Session) -> None:
     result = audit.verify(session)
-    assert result.ok and result.entries == 0 and result.head == audit.GENESIS
+    assert result.ok
+    assert result.entries == 0
+    assert result.head == audit.GENESIS
 
 
 def test_database_refuses_update_and_delete(session: Session) -> None:
@@ -58,7 +66,9 @@ def test_database_refuses_update_and_delete(session: Session) -> None:
 def test_edited_entry_is_found(session: Session) -> None:
     _fill(session, 5)
     _drop_guards(session)
-    session.execute(text("UPDATE hotline_audit_log SET details = :d WHERE seq = 3"), {"d": '{"i":99}'})
+    session.execute(
+        text("UPDATE hotline_audit_log SET details = :d WHERE seq = 3"), {"d": '{"i":99}'}
+    )
     session.commit()
     result = audit.verify(session)
     assert not result.ok
@@ -70,14 +80,24 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(session: Session) -> Non
     _fill(session, 5)
     _drop_guards(session)
     row = session.query(AuditEntry).filter_by(seq=2).one()
-    forged = audit.entry_hash(seq=2, at=row.at, actor="user:666", action=row.action,
-                              object_type=row.object_type, object_id=row.object_id,
-                              details=row.details, prev_hash=row.prev_hash)
-    session.execute(text("UPDATE hotline_audit_log SET actor = 'user:666', hash = :h WHERE seq = 2"),
-                    {"h": forged})
+    forged = audit.entry_hash(
+        seq=2,
+        at=row.at,
+        actor="user:666",
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        details=row.details,
+        prev_hash=row.prev_hash,
+    )
+    session.execute(
+        text("UPDATE hotline_audit_log SET actor = 'user:666', hash = :h WHERE seq = 2"),
+        {"h": forged},
+    )
     session.commit()
     result = audit.verify(session)
-    assert not result.ok and result.first_bad == 3
+    assert not result.ok
+    assert result.first_bad == 3
 
 
 def test_deleted_entry_is_found(session: Session) -> None:
@@ -86,7 +106,8 @@ def test_deleted_entry_is_found(session: Session) -> None:
     session.execute(text("DELETE FROM hotline_audit_log WHERE seq = 4"))
     session.commit()
     result = audit.verify(session)
-    assert not result.ok and result.first_bad == 5
+    assert not result.ok
+    assert result.first_bad == 5
 
 
 def test_reordered_entries_are_found(session: Session) -> None:
@@ -98,7 +119,8 @@ def test_reordered_entries_are_found(session: Session) -> None:
     session.execute(text("UPDATE hotline_audit_log SET id = 3 WHERE seq = 2"))
     session.commit()
     result = audit.verify(session)
-    assert not result.ok and result.first_bad == 3
+    assert not result.ok
+    assert result.first_bad == 3
 
 
 def test_truncated_tail_is_found_with_the_expected_head(session: Session) -> None:
@@ -109,4 +131,5 @@ def test_truncated_tail_is_found_with_the_expected_head(session: Session) -> Non
     session.commit()
     assert audit.verify(session).ok  # the chain alone cannot see a cut tail
     result = audit.verify(session, expect_head=head)
-    assert not result.ok and result.first_bad == 5
+    assert not result.ok
+    assert result.first_bad == 5

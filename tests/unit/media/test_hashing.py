@@ -62,16 +62,18 @@ def test_image_hashes_match_the_reference_tools(pictures: Any) -> None:
     im = pictures.image(1)
     data = pictures.encode(im, "PNG")
     h = hash_media(data)
-    assert h.kind == "image" and h.format == "png"
+    assert h.kind == "image"
+    assert h.format == "png"
     assert h.md5 == hashlib.md5(data).hexdigest()
     assert h.sha256 == hashlib.sha256(data).hexdigest()
     bits, quality = pdqhash.compute(np.asarray(im))
     # The standard hex form: most significant bit first, as threatexchange writes it.
-    expected = "%064x" % int("".join(str(int(b)) for b in bits), 2)
+    expected = "{:064x}".format(int("".join(str(int(b)) for b in bits), 2))
     assert h.pdq == expected
     assert h.quality == quality >= 50
     assert (h.width, h.height) == (320, 240)
-    assert "dihedral" in h.to_dict() and h.to_dict()["pdq"] == expected
+    assert "dihedral" in h.to_dict()
+    assert h.to_dict()["pdq"] == expected
 
 
 def test_every_dihedral_variant_is_the_pdq_of_the_transformed_image(pictures: Any) -> None:
@@ -106,7 +108,8 @@ def test_image_modes_are_hashed(pictures: Any, mode: str) -> None:
     im = pictures.image(4).convert(mode)
     fmt = "TIFF" if mode in ("CMYK", "I;16") else "PNG"
     h = hash_media(pictures.encode(im, fmt))
-    assert h.pdq is not None and len(h.pdq) == 64
+    assert h.pdq is not None
+    assert len(h.pdq) == 64
 
 
 def test_animated_gif_uses_first_frame(pictures: Any) -> None:
@@ -118,13 +121,16 @@ def test_animated_gif_uses_first_frame(pictures: Any) -> None:
 
 def test_flat_image_has_low_quality(pictures: Any) -> None:
     h = hash_media(pictures.encode(Image.new("RGB", (200, 200), (120, 40, 200)), "PNG"))
-    assert h.quality is not None and h.quality < 50
+    assert h.quality is not None
+    assert h.quality < 50
 
 
 def test_video_gets_digests_only() -> None:
     data = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 10
     h = hash_media(data)
-    assert h.kind == "video" and h.pdq is None and h.quality is None
+    assert h.kind == "video"
+    assert h.pdq is None
+    assert h.quality is None
     assert h.md5 == hashlib.md5(data).hexdigest()
     assert "dihedral" not in h.to_dict()
 
@@ -143,10 +149,17 @@ def test_corrupt_image_is_a_clear_error() -> None:
     assert str(err.value).startswith("x.png: ")
 
 
-def test_unreadable_image_signature_is_unsupported() -> None:
-    # Starts like a bitmap but is not one.
-    with pytest.raises((UnsupportedMediaError, CorruptMediaError)):
+def test_image_signature_without_an_image_is_corrupt() -> None:
+    with pytest.raises(CorruptMediaError, match="starts like GIF"):
+        hash_media(b"GIF89a" + b"\x01" * 4)
+    with pytest.raises(CorruptMediaError, match="corrupt or truncated"):
         hash_media(b"BM" + b"\x01" * 40)
+
+
+def test_format_pillow_cannot_decode_is_unsupported() -> None:
+    # An AVIF/HEIF signature with nothing behind it: unsupported or corrupt, never a crash.
+    with pytest.raises((UnsupportedMediaError, CorruptMediaError)):
+        hash_media(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00" + b"\x00" * 64)
 
 
 def test_decompression_bomb_is_refused_from_its_header() -> None:

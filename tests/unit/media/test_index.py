@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -58,7 +60,7 @@ def bank_and_queries(draw: st.DrawFn) -> tuple[np.ndarray, list[int], np.ndarray
                 src = hashes[int(rng.integers(0, n))]
                 queries[v] = near(rng, src, draw(st.integers(0, 70)))
         # and a few bank rows that are near each other (several hits per query)
-        for i in range(min(n, 10)):
+        for _i in range(min(n, 10)):
             hashes[int(rng.integers(0, n))] = near(rng, queries[0], int(rng.integers(0, 40)))
     threshold = draw(st.integers(0, 80))
     return hashes, batches, queries, threshold
@@ -105,9 +107,8 @@ def test_merge_plan_keeps_logarithmic_segments() -> None:
         segments = merge_plan([*segments, (i * 10, (i + 1) * 10)])
         sizes = [e - s for s, e in segments]
         assert sizes == sorted(sizes, reverse=True)
-        assert segments[0][0] == 0 and all(
-            a[1] == b[0] for a, b in zip(segments, segments[1:], strict=False)
-        )
+        assert segments[0][0] == 0
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(segments))
     assert segments == [(0, 640)]
     # A big bank then small batches: the big segment is not rebuilt.
     plan = merge_plan([(0, 1_000_000), (1_000_000, 1_001_000)])
@@ -153,5 +154,6 @@ def test_index_files_are_memory_mapped(store: BankStore) -> None:
     index = BankStore.open(store.root).pdq_index("m")
     assert isinstance(index.hashes, np.memmap)
     seg = index.segments[0]
-    assert seg.rows is not None and isinstance(seg.rows, np.memmap)
+    assert seg.rows is not None
+    assert isinstance(seg.rows, np.memmap)
     assert index.hashes.shape == (SCAN_BELOW, PDQ.nbytes)

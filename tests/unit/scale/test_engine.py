@@ -29,7 +29,7 @@ def cluster() -> Iterator[Any]:
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     ) as c:
         yield c
@@ -99,7 +99,7 @@ def test_backpressure_bounds_what_is_read_ahead(cluster: Any) -> None:
 
 def test_own_local_cluster_when_no_scheduler(conversations: list[Conversation]) -> None:
     convs = conversations[:7]
-    got = [a.to_dict() for a in scan_with_dask(convs, batch_size=2, n_workers=2)]
+    got = [a.to_dict() for a in scan_with_dask(convs, batch_size=2, n_workers=1)]
     assert got == _local(convs)
 
 
@@ -113,4 +113,4 @@ def test_empty_input_and_bad_arguments(cluster: Any) -> None:
 
 def test_unreachable_scheduler_is_an_input_error() -> None:
     with pytest.raises(InputError, match="cannot reach the dask scheduler"):
-        list(scan_with_dask([], scheduler="tcp://127.0.0.1:1"))
+        list(scan_with_dask([], scheduler="tcp://127.0.0.1:1", connect_timeout=1))

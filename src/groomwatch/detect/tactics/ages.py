@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from groomwatch.detect.tactics.base import PreparedText, prepare
 
-__all__ = ["AGE_ANCHORS", "StatedAge", "stated_ages"]
+__all__ = ["AGE_ANCHORS", "AGE_CONTEXT", "StatedAge", "stated_ages"]
 
 _WORD_NUMBERS = {
     "ten": 10,
@@ -83,12 +83,22 @@ _OTHER = re.compile(
 
 #: Words one of which a message stating an age must contain (the registry's prefilter).
 AGE_ANCHORS: frozenset[str] = frozenset(
-    {str(n) for n in range(1, 100)}
+    {str(n) for n in range(5, 100)}
     | {f"{n}{s}" for n in range(5, 100) for s in ("f", "m", "yo", "yrs", "yr", "th", "st", "nd")}
     | {f"{n}{s}" for n in range(5, 100) for s in ("rd", "yrsold", "yearsold", "yrold")}
     | set(_WORD_NUMBERS)
     | set(_ORDINALS)
     | {"grade", "grader", "year", "age", "aged"}
+)
+
+
+#: Words of which a message stating an age contains at least one besides the number ("im",
+#: "years", "f", "grade", ...), or a number fused with its unit ("13f", "14yo").
+AGE_CONTEXT: frozenset[str] = frozenset(
+    {"im", "i", "am", "iam", "ill", "age", "aged", "turn", "turned", "turning", "yo", "yrs", "yr"}
+    | {"years", "year", "old", "f", "m", "female", "male", "girl", "boy", "fem", "grade", "grader"}
+    | {"o", "y"}
+    | (AGE_ANCHORS - {str(n) for n in range(5, 100)} - set(_WORD_NUMBERS))
 )
 
 
@@ -113,6 +123,8 @@ def _about_someone_else(lower: str, start: int) -> bool:
 def stated_ages(text: str | PreparedText) -> list[StatedAge]:
     """Every age the writer states about themselves, in order of position (one per span)."""
     p = text if isinstance(text, PreparedText) else prepare(text)
+    if p.tokens.isdisjoint(AGE_CONTEXT):
+        return []
     lower = p.lower
     found: dict[int, StatedAge] = {}
 

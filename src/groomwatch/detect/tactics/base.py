@@ -21,7 +21,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 __all__ = ["Cue", "Finding", "PreparedText", "Tactic", "TacticRegistry", "prepare"]
 
@@ -66,26 +66,28 @@ class Cue:
     """A compiled cue: a pattern and the score a match gives. The pattern is matched against
     :attr:`PreparedText.lower` (lower case, no apostrophes). ``anchors`` are words one of which
     must occur in the message for the pattern to be tried; an empty set means "always try"
-    (slower)."""
+    (slower). ``also`` is a second group of words one of which must occur too (empty: no second
+    condition): it spares the pattern when the anchor is a common word."""
 
     pattern: re.Pattern[str]
     weight: float
     language: str = "en"
     id: str = ""
     anchors: frozenset[str] = field(default_factory=frozenset)
+    also: frozenset[str] = field(default_factory=frozenset)
 
 
 _TOKEN = re.compile(r"[^\W_]+")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedText:
+class PreparedText(NamedTuple):
     """A message made ready for matching.
 
     ``lower`` is ``text`` lower-cased with every apostrophe removed (``I'm`` -> ``im``, ``don't``
     -> ``dont``), so that cue patterns need not care whether a writer typed them; ``tokens`` are
-    its words. :meth:`span` maps a span of ``lower`` back to ``text``.
+    its words. :meth:`span` maps a span of ``lower`` back to ``text``. (A named tuple rather than
+    a dataclass: one is built for every message of a scan, and tuples are the cheapest to build.)
     """
 
     text: str
@@ -131,6 +133,13 @@ class Tactic:
     examples: ClassVar[tuple[str, ...]]
     counter_examples: ClassVar[tuple[str, ...]] = ()
 
+    #: Words that make the tactic's own matcher (:meth:`match_extra`) worth running, for tactics
+    #: that find more than their cues (e.g. stated ages); empty for cue-only tactics.
+    extra_anchors: ClassVar[frozenset[str]] = frozenset()
+
+    #: Position standing for "the tactic's own matcher" in a set of candidate cue positions.
+    EXTRA: ClassVar[int] = -1
+
     def __init__(self, cues: Iterable[Cue] = ()) -> None:
         self.cues: tuple[Cue, ...] = tuple(cues)
 
@@ -138,39 +147,96 @@ class Tactic:
     def anchors(self) -> frozenset[str] | None:
         """Words one of which must be in a message for this tactic to find anything; ``None``
         when some cue has no anchors (the tactic is then tried on every message)."""
-        words: set[str] = set()
+        words: set[str] = set(self.extra_anchors)
         for cue in self.cues:
             if not cue.anchors:
                 return None
             words.update(cue.anchors)
         return frozenset(words)
 
+    def anchor_index(self) -> dict[str, tuple[int, ...]]:
+        """For each anchor word, the positions of the cues it lets through (:attr:`EXTRA` for
+        the tactic's own matcher). Cues without anchors are not in it (see :meth:`unanchored`)."""
+        index: dict[str, list[int]] = {}
+        for i, cue in enumerate(self.cues):
+            for word in cue.anchors:
+                index.setdefault(word, []).append(i)
+        for word in self.extra_anchors:
+            index.setdefault(word, []).append(self.EXTRA)
+        return {w: tuple(ix) for w, ix in index.items()}
+
+    def unanchored(self) -> tuple[int, ...]:
+        """Positions of the cues that must be tried on every message."""
+        return tuple(i for i, cue in enumerate(self.cues) if not cue.anchors)
+
+    def candidates(self, text: PreparedText) -> set[int]:
+        """Positions of the cues (and :attr:`EXTRA`) that ``text`` lets through."""
+        tokens = text.tokens
+        out = {
+            i
+            for i, cue in enumerate(self.cues)
+            if (not cue.anchors or not cue.anchors.isdisjoint(tokens))
+            and (not cue.also or not cue.also.isdisjoint(tokens))
+        }
+        if self.extra_anchors and not self.extra_anchors.isdisjoint(tokens):
+            out.add(self.EXTRA)
+        return out
+
     def find(self, text: str, index: int, author: str | None = None) -> list[Finding]:
         """Findings of this tactic in one message: at most one, for the best-weighted cue."""
-        return self.find_prepared(prepare(text), index, author)
+        prepared = prepare(text)
+        return self.find_prepared(prepared, index, author, self.candidates(prepared))
 
     def find_prepared(
-        self, text: PreparedText, index: int, author: str | None = None
+        self,
+        text: PreparedText,
+        index: int,
+        author: str | None = None,
+        candidates: Iterable[int] | None = None,
     ) -> list[Finding]:
-        """:meth:`find` on a message already :func:`prepare`-d. The score combines the weights
-        of every cue that matched (noisy-or, ``1 - prod(1 - w)``); the evidence is the span of the
-        best-weighted one."""
-        tokens = text.tokens
+        """:meth:`find` on a message already :func:`prepare`-d, trying only the cue positions in
+        ``candidates`` (those its anchors let through; all when ``None``). The score combines the
+        weights of every cue that matched (noisy-or, ``1 - prod(1 - w)``); the evidence is the
+        span of the best-weighted one."""
+        if candidates is None:
+            candidates = self.candidates(text)
+        lower = text.lower
+        cues = self.cues
         best: Cue | None = None
         best_match: re.Match[str] | None = None
         miss = 1.0
-        for cue in self.cues:
-            if cue.anchors and cue.anchors.isdisjoint(tokens):
+        extra = False
+        tokens = text.tokens
+        for i in sorted(candidates):
+            if i < 0:
+                extra = True
                 continue
-            m = cue.pattern.search(text.lower)
+            cue = cues[i]
+            if cue.also and cue.also.isdisjoint(tokens):
+                continue
+            m = cue.pattern.search(lower)
             if m is None:
                 continue
             miss *= 1.0 - cue.weight
             if best is None or cue.weight > best.weight:
                 best, best_match = cue, m
-        if best is None or best_match is None:
+        found = self._finding(text, index, author, best, best_match, miss)
+        if extra:
+            return self.match_extra(text, index, author, found)
+        return found
+
+    def _finding(
+        self,
+        text: PreparedText,
+        index: int,
+        author: str | None,
+        best: Cue | None,
+        match: re.Match[str] | None,
+        miss: float,
+    ) -> list[Finding]:
+        if best is None or match is None:
             return []
-        start, end = text.span(*best_match.span())
+        start, end = text.span(*match.span())
         return [
             Finding(
                 tactic=self.name,
@@ -183,6 +249,13 @@ class Tactic:
                 cue=f"{self.name}/{best.id}" if best.id else None,
             )
         ]
+
+    def match_extra(
+        self, text: PreparedText, index: int, author: str | None, found: list[Finding]
+    ) -> list[Finding]:
+        """The tactic's own matcher, run when an :attr:`extra_anchors` word is in the message;
+        ``found`` holds what the cues found. Returns the tactic's findings (at most one)."""
+        return found
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -200,8 +273,10 @@ class TacticRegistry:
     def __init__(self) -> None:
         self._tactics: dict[str, Tactic] = {}
         self._index: dict[str, tuple[int, ...]] | None = None
-        self._always: tuple[int, ...] = ()
+        self._flat: tuple[tuple[int, Cue | None], ...] = ()
+        self._always: frozenset[int] = frozenset()
         self._anchor_words: frozenset[str] = frozenset()
+        self._list: list[Tactic] = []
 
     def add(self, tactic: Tactic) -> Tactic:
         name = getattr(tactic, "name", None)
@@ -236,16 +311,25 @@ class TacticRegistry:
         return name in self._tactics
 
     def _build_index(self) -> dict[str, tuple[int, ...]]:
+        # Every cue of every tactic gets a global number, in registry order, tactic by tactic (the
+        # tactic's own matcher first); ``_flat[g]`` is (tactic position, cue or None for it).
+        flat: list[tuple[int, Cue | None]] = []
         index: dict[str, list[int]] = {}
         always: list[int] = []
-        for i, tactic in enumerate(self._tactics.values()):
-            anchors = tactic.anchors
-            if anchors is None:
-                always.append(i)
-                continue
-            for word in anchors:
-                index.setdefault(word, []).append(i)
-        self._always = tuple(always)
+        self._list = list(self._tactics.values())
+        for t, tactic in enumerate(self._list):
+            base = len(flat)
+            if tactic.extra_anchors:
+                flat.append((t, None))
+            first_cue = len(flat)
+            flat.extend((t, cue) for cue in tactic.cues)
+            for word, positions in tactic.anchor_index().items():
+                index.setdefault(word, []).extend(
+                    base if i == Tactic.EXTRA else first_cue + i for i in positions
+                )
+            always.extend(first_cue + i for i in tactic.unanchored())
+        self._flat = tuple(flat)
+        self._always = frozenset(always)
         self._anchor_words = frozenset(index)
         self._index = {w: tuple(ix) for w, ix in index.items()}
         return self._index
@@ -257,19 +341,63 @@ class TacticRegistry:
     def find_prepared(
         self, text: PreparedText, index: int, author: str | None = None
     ) -> list[Finding]:
-        """:meth:`find` on a message already :func:`prepare`-d."""
+        """:meth:`find` on a message already :func:`prepare`-d. Gives the same findings as each
+        tactic's :meth:`Tactic.find_prepared`, with one index lookup for all tactics."""
         anchor_index = self._index if self._index is not None else self._build_index()
         hits = text.tokens & self._anchor_words
         if not hits and not self._always:
             return []
-        wanted: set[int] = set(self._always)
+        selected = set(self._always)
         for word in hits:
-            wanted.update(anchor_index[word])
-        tactics = list(self._tactics.values())
+            selected.update(anchor_index[word])
+        flat = self._flat
+        tactics = self._list
+        lower = text.lower
+        tokens = text.tokens
         out: list[Finding] = []
-        for i in sorted(wanted):
-            out.extend(tactics[i].find_prepared(text, index, author))
+        current = -1
+        best: Cue | None = None
+        best_match: re.Match[str] | None = None
+        miss = 1.0
+        extra = False
+        for g in sorted(selected):
+            t, cue = flat[g]
+            if t != current:
+                if current >= 0:
+                    self._emit(
+                        out, tactics[current], text, index, author, best, best_match, miss, extra
+                    )
+                current, best, best_match, miss, extra = t, None, None, 1.0, False
+            if cue is None:
+                extra = True
+                continue
+            if cue.also and cue.also.isdisjoint(tokens):
+                continue
+            m = cue.pattern.search(lower)
+            if m is not None:
+                miss *= 1.0 - cue.weight
+                if best is None or cue.weight > best.weight:
+                    best, best_match = cue, m
+        if current >= 0:
+            self._emit(out, tactics[current], text, index, author, best, best_match, miss, extra)
         return out
+
+    @staticmethod
+    def _emit(
+        out: list[Finding],
+        tactic: Tactic,
+        text: PreparedText,
+        index: int,
+        author: str | None,
+        best: Cue | None,
+        match: re.Match[str] | None,
+        miss: float,
+        extra: bool,
+    ) -> None:
+        found = tactic._finding(text, index, author, best, match, miss)
+        if extra:
+            found = tactic.match_extra(text, index, author, found)
+        out.extend(found)
 
     def find_all(
         self, texts: Iterable[str], authors: Iterable[str | None] | None = None

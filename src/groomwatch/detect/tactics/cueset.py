@@ -11,6 +11,7 @@ A cue file::
         - id: dont_tell           # unique within the tactic
           weight: 0.8             # (0, 1]: the score a match gives
           anchors: [tell]         # words (lower case, no apostrophe) one of which must occur
+          also: [dont, never]     # optional: a second group, one of which must occur too
           pattern: "\\bdont tell\\b"
 
 Patterns are Python regular expressions matched against the lower-cased message (apostrophes made
@@ -71,9 +72,10 @@ class _CueModel(_Model):
     pattern: str = Field(min_length=1)
     weight: float = Field(gt=0.0, le=1.0)
     anchors: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
     note: str | None = None
 
-    _anchors = field_validator("anchors")(_check_anchors)
+    _anchors = field_validator("anchors", "also")(_check_anchors)
 
 
 class _CueOverride(_Model):
@@ -81,10 +83,11 @@ class _CueOverride(_Model):
     pattern: str | None = Field(default=None, min_length=1)
     weight: float | None = Field(default=None, gt=0.0, le=1.0)
     anchors: tuple[str, ...] | None = None
+    also: tuple[str, ...] | None = None
     note: str | None = None
     disabled: bool = False
 
-    _anchors = field_validator("anchors")(_check_anchors)
+    _anchors = field_validator("anchors", "also")(_check_anchors)
 
 
 class _CueFile(_Model):
@@ -211,6 +214,7 @@ def _compile(
         language=language,
         id=str(entry["id"]),
         anchors=frozenset(entry.get("anchors") or ()),
+        also=frozenset(entry.get("also") or ()),
     )
 
 
@@ -251,13 +255,13 @@ def load_cues(
         for override in mine:
             macros.update(override.macros)
             _merge(cues, override, str(cues_path), sources)
-        for tactic, entries in cues.items():
+        for tactic, merged in cues.items():
             if tactic not in out:
-                where = sources.get((tactic, next(iter(entries), "")), str(cues_path))
+                where = sources.get((tactic, next(iter(merged), "")), str(cues_path))
                 raise InputError(
                     f"{where}: tactics.{tactic}: unknown tactic; known: {', '.join(out)}"
                 )
-            for entry in entries.values():
-                source = sources.get((tactic, entry["id"]), str(cues_path))
-                out[tactic].append(_compile(tactic, entry, macros, language, source))
-    return {name: tuple(cues) for name, cues in out.items()}
+            for given in merged.values():
+                source = sources.get((tactic, given["id"]), str(cues_path))
+                out[tactic].append(_compile(tactic, given, macros, language, source))
+    return {name: tuple(compiled) for name, compiled in out.items()}

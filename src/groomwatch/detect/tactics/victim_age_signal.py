@@ -49,44 +49,34 @@ class VictimAgeSignal(Tactic):
         "im 30 years old",
     )
 
-    @property
-    def anchors(self) -> frozenset[str] | None:
-        cue_anchors = super().anchors
-        if cue_anchors is None:
-            return None
-        return cue_anchors | AGE_ANCHORS
+    extra_anchors = AGE_ANCHORS
 
-    def find_prepared(
-        self, text: PreparedText, index: int, author: str | None = None
+    def match_extra(
+        self, text: PreparedText, index: int, author: str | None, found: list[Finding]
     ) -> list[Finding]:
         """The youngest stated age under 18 if there is one (its span as evidence, the age in
-        ``age``), else the best implied-age cue."""
+        ``age``), unless an implied-age cue in ``found`` scores higher."""
         best: Finding | None = None
-        if not text.tokens.isdisjoint(AGE_ANCHORS):
-            for stated in stated_ages(text):
-                score = age_score(stated.age, from_school=stated.from_school)
-                if score <= 0.0:
-                    continue
-                start, end = text.span(stated.start, stated.end)
-                if (
-                    best is None
-                    or score > best.score
-                    or (score == best.score and best.age is not None and stated.age < best.age)
-                ):
-                    best = Finding(
-                        tactic=self.name,
-                        message=index,
-                        score=score,
-                        evidence=text.text[start:end],
-                        start=start,
-                        end=end,
-                        author=author,
-                        cue=f"{self.name}/{'school_grade' if stated.from_school else 'stated_age'}",
-                        age=stated.age,
-                    )
-        implied = super().find_prepared(text, index, author)
-        if best is None:
-            return implied
-        if implied and implied[0].score > best.score:
-            return implied
+        for stated in stated_ages(text):
+            score = age_score(stated.age, from_school=stated.from_school)
+            if score <= 0.0:
+                continue
+            if best is not None and (
+                score < best.score or (score == best.score and (best.age or 0) <= stated.age)
+            ):
+                continue
+            start, end = text.span(stated.start, stated.end)
+            best = Finding(
+                tactic=self.name,
+                message=index,
+                score=score,
+                evidence=text.text[start:end],
+                start=start,
+                end=end,
+                author=author,
+                cue=f"{self.name}/{'school_grade' if stated.from_school else 'stated_age'}",
+                age=stated.age,
+            )
+        if best is None or (found and found[0].score > best.score):
+            return found
         return [best]

@@ -1,0 +1,68 @@
+"""The model artifact: arrays and JSON only, round trip, refusal of broken or pickled files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groomwatch.detect import Detector
+from groomwatch.detect.model import DEFAULT_MODEL_DIR, META_FILE, WEIGHTS_FILE, RiskModel
+from groomwatch.errors import ModelError
+
+
+def test_shipped_model_is_small_and_round_trips(tmp_path: Path) -> None:
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
+    assert size < 5_000_000
+    assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
+    model = RiskModel.load(DEFAULT_MODEL_DIR)
+    model.save(tmp_path / "m")
+    again = RiskModel.load(tmp_path / "m")
+    assert np.array_equal(again.columns, model.columns)
+    assert np.array_equal(again.linear.coef_text, model.linear.coef_text)
+    assert again.policy == model.policy
+    assert again.tactic_names == model.tactic_names
+
+
+def test_weights_hold_no_objects() -> None:
+    with np.load(DEFAULT_MODEL_DIR / WEIGHTS_FILE, allow_pickle=False) as w:
+        for name in w.files:
+            assert w[name].dtype != object
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, target)
+    return target
+
+
+def test_pickled_arrays_are_refused(tmp_path: Path) -> None:
+    target = _copy(tmp_path)
+    np.savez(target / WEIGHTS_FILE, columns=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ModelError):
+        RiskModel.load(target)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(format_version=99),
+        lambda m: m.pop("threshold"),
+        lambda m: m.update(tactics=["secrecy"]),
+    ],
+)
+def test_broken_metadata_is_refused(tmp_path: Path, edit: object) -> None:
+    target = _copy(tmp_path)
+    meta = json.loads((target / META_FILE).read_text())
+    edit(meta)  # type: ignore[operator]
+    (target / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ModelError):
+        RiskModel.load(target)
+
+
+def test_missing_model_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a model directory"):
+        Detector.load(tmp_path)
