@@ -58,7 +58,8 @@ class Settings(BaseSettings):
 
     # --- hotline ---------------------------------------------------------------------------
     country: str = Field(
-        default="INT", description="ISO 3166-1 alpha-2 code whose emergency numbers public pages show."
+        default="INT",
+        description="ISO 3166-1 alpha-2 code whose emergency numbers public pages show.",
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base of links given to reporters."

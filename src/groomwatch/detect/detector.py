@@ -111,6 +111,13 @@ class Detector:
         self.hasher = TextHasher(model.hasher_config)
         self.fingerprint = fingerprint
         self.tactic_index = {name: i for i, name in enumerate(model.tactic_names)}
+        # The streaming monitor's lookups, as plain Python objects.
+        self.column_positions = {int(c): i for i, c in enumerate(model.columns.tolist())}
+        self.text_weight_list: list[float] = model.linear.text_weight.tolist()
+        self.idf2_list: list[float] = (model.linear.idf**2).tolist()
+        self.tactic_coef = dict(
+            zip(model.tactic_names, model.linear.coef_tactic.tolist(), strict=True)
+        )
         p = model.policy
         self.default_policy = AlertPolicy(
             threshold=float(p.get("threshold", model.threshold)),

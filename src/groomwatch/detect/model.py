@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from groomwatch.errors import ModelError
 
@@ -48,6 +49,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 _WORD = re.compile(r"\w+")
 _CHAR3 = re.compile(r"(?=(\w{3}))")
 _CHAR4 = re.compile(r"(?=(\w{4}))")
+_ANY3 = re.compile(r"(?=(.{3}))", re.DOTALL)
+_ANY4 = re.compile(r"(?=(.{4}))", re.DOTALL)
 
 
 def word_1_2(doc: str) -> list[str]:
@@ -66,7 +69,21 @@ def char_3_4(doc: str) -> list[str]:
     return grams
 
 
-ANALYZERS: dict[str, Callable[[str], list[str]]] = {"word_1_2": word_1_2, "char_3_4": char_3_4}
+def char_3_4_padded(doc: str) -> list[str]:
+    """Character 3- and 4-grams of the lower-cased words joined by single spaces and padded
+    with one, so that word beginnings and ends are features (like ``char_wb``); grams also
+    span a space between two words."""
+    padded = " " + " ".join(_WORD.findall(doc.lower())) + " "
+    grams: list[str] = _ANY3.findall(padded)
+    grams.extend(_ANY4.findall(padded))
+    return grams
+
+
+ANALYZERS: dict[str, Callable[[str], list[str]]] = {
+    "word_1_2": word_1_2,
+    "char_3_4": char_3_4,
+    "char_3_4_padded": char_3_4_padded,
+}
 """Named analyzers a model's hashing configuration may use (besides scikit-learn's own)."""
 
 DEFAULT_HASHING: tuple[dict[str, Any], ...] = (
@@ -106,6 +123,26 @@ class TextHasher:
                 )
             )
         self.n_features = sum(int(c["n_features"]) for c in self.config)
+        self._analyzers: list[tuple[Callable[[str], list[str]], int]] = [
+            (v.build_analyzer(), int(c["n_features"]))
+            for v, c in zip(self._vectorizers, self.config, strict=True)
+        ]
+
+    def columns_of(self, text: str) -> dict[int, int]:
+        """Hashed column -> count for one text: the same result as :meth:`transform` on
+        ``[text]`` (the same analyzers and scikit-learn's ``murmurhash3_32`` with seed 0, as
+        ``FeatureHasher`` uses), without building sparse matrices: the streaming fast path."""
+        out: dict[int, int] = {}
+        offset = 0
+        for analyze, n in self._analyzers:
+            for feature in analyze(text):
+                h = murmurhash3_32(feature, 0)
+                # FeatureHasher's index: abs(h) % n, with abs(-2**31) taken as 2**31
+                idx = (2147483647 - (n - 1)) % n if h == -2147483648 else abs(h) % n
+                col = offset + idx
+                out[col] = out.get(col, 0) + 1
+            offset += n
+        return out
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Counts, one row per text (``len(texts) x n_features``)."""

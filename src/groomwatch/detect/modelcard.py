@@ -67,9 +67,11 @@ Stratified {cv.get("folds")}-fold cross-validation over conversations (seed {cv.
 A unit is a chat message, or 8 tokens of a long text (a corpus segment): "the first k % of the
 messages" is counted in units, and so is the delay of a warning. Policy chosen on the same
 out-of-fold scores: threshold {pol.get("threshold")} (risk), persistence window
-{pol.get("window")} units, minimum {pol.get("min_messages")} unit(s); the threshold is the lowest
-that keeps the false-positive rate of both the whole-conversation flag and the warning at or below
-{cfg.get("max_fpr", 0.005) * 100:g} % of the negatives. Because the threshold and window are
+{pol.get("window")} units, minimum {pol.get("min_messages")} unit(s). The threshold is the lowest
+that keeps the whole-conversation false-positive rate at or below
+{cfg.get("max_fpr", 0.005) * 100:g} % of the negatives; window and minimum give the best
+latency-weighted F1 at that threshold (the warning's false alarms count in its F1; its
+false-positive rate is reported below). Because the threshold and window are
 chosen on the same out-of-fold scores they are reported on, the figures are slightly optimistic.
 
 | metric | value |

@@ -11,16 +11,16 @@ original would have.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from groomwatch.conversation import Message
 from groomwatch.detect.attribution import choose_suspect, message_evidence
+from groomwatch.detect.model import LinearRisk
 from groomwatch.detect.policy import AlertPolicy, persistence_step
-from groomwatch.detect.scoring import combine, find_in_unit, tactic_deltas, unit_deltas, unit_texts
+from groomwatch.detect.scoring import find_in_unit, unit_texts
 from groomwatch.detect.tactics.base import Finding
 from groomwatch.detect.units import count_tokens
 from groomwatch.errors import InputError
@@ -59,6 +59,12 @@ class StreamUpdate:
         }
 
 
+def _decision(linear: LinearRisk, dot: float, sq: float, tac: float, tokens: float) -> float:
+    """:func:`groomwatch.detect.scoring.combine` for one set of running sums."""
+    text = dot / math.sqrt(sq) if sq > 0 else 0.0
+    return text + tac + linear.coef_length * math.log1p(tokens) + linear.intercept
+
+
 class Monitor:
     """Streaming risk of one conversation under an :class:`AlertPolicy`."""
 
@@ -80,7 +86,7 @@ class Monitor:
         self._run = 0
         self.n_units = 0
         self.n_messages = 0
-        self.risk = float(detector.model.risk_scalar(detector.model.linear.intercept))
+        self.risk = detector.model.risk_scalar(detector.model.linear.intercept)
         self.alert = False
         self.first_alert: int | None = None
         if state is not None:
@@ -88,56 +94,60 @@ class Monitor:
 
     # --- the stream ----------------------------------------------------------------------------
     def update(self, message: Message) -> StreamUpdate:
-        """Read one more message; the work is proportional to the message's own features."""
+        """Read one more message; the work is proportional to the message's own features.
+
+        Plain Python floats on purpose: per message there are a few dozen features, where numpy's
+        per-call overhead would dominate. The arithmetic is the batch path's, term for term."""
         det = self._detector
-        model, linear = det.model, det.model.linear
+        model = det.model
+        linear = model.linear
+        col_pos, weight, idf2 = det.column_positions, det.text_weight_list, det.idf2_list
         index = self.n_messages
-        units = unit_texts(message.text)
         found_all: list[Finding] = []
-        counts = model.kept_counts(det.hasher.transform([t for _, t in units]))
         fired = False
         message_risk = 0.0
-        for u, (offset, text) in enumerate(units):
+        for offset, text in unit_texts(message.text):
             found = find_in_unit(det.registry, text, offset, index, message.author)
             found_all.extend(found)
-            row = counts.getrow(u)
-            order = np.argsort(row.indices, kind="stable")
-            pos = row.indices[order].astype(np.int64)
-            added = row.data[order].astype(np.float64)
-            before = np.array([self._counts.get(int(p), 0.0) for p in pos], dtype=np.float64)
-            zeros = np.zeros(len(pos), dtype=np.int64)
-            d_dot, d_sq = unit_deltas(linear, zeros, pos, added, before, 1)
-            own_dot, own_sq = unit_deltas(linear, zeros, pos, added, np.zeros_like(added), 1)
-            for p, b, a in zip(pos.tolist(), before.tolist(), added.tolist(), strict=True):
-                self._counts[p] = b + a
-            t_added = np.zeros((1, len(model.tactic_names)))
+            unit = sorted(
+                (pos, float(n))
+                for col, n in det.hasher.columns_of(text).items()
+                if (pos := col_pos.get(col)) is not None
+            )
+            d_dot = d_sq = own_dot = own_sq = 0.0
+            for pos, added in unit:
+                before = self._counts.get(pos, 0.0)
+                after = before + added
+                g_new = 1.0 + math.log(after)
+                g_old = 1.0 + math.log(before) if before > 0 else 0.0
+                g_own = 1.0 + math.log(added)
+                d_dot += weight[pos] * (g_new - g_old)
+                d_sq += idf2[pos] * (g_new * g_new - g_old * g_old)
+                own_dot += weight[pos] * g_own
+                own_sq += idf2[pos] * (g_own * g_own)
+                self._counts[pos] = after
+            t_added: dict[str, float] = {}
             for f in found:
                 if f.tactic in det.tactic_index:
-                    t_added[0, det.tactic_index[f.tactic]] += 1.0
-            t_before = np.array(
-                [[self._tactics.get(name, 0.0) for name in model.tactic_names]], dtype=np.float64
-            )
-            d_tac = tactic_deltas(linear, t_added, t_before)
-            own_tac = tactic_deltas(linear, t_added, np.zeros_like(t_added))
-            for name, a in zip(model.tactic_names, t_added[0].tolist(), strict=True):
-                if a:
-                    self._tactics[name] = self._tactics.get(name, 0.0) + a
+                    t_added[f.tactic] = t_added.get(f.tactic, 0.0) + 1.0
+            d_tac = own_tac = 0.0
+            for name, added in t_added.items():
+                coef = det.tactic_coef[name]
+                before = self._tactics.get(name, 0.0)
+                d_tac += (math.log1p(before + added) - math.log1p(before)) * coef
+                own_tac += math.log1p(added) * coef
+                self._tactics[name] = before + added
             tokens = float(count_tokens(text))
-            self._dot += float(d_dot[0])
-            self._sq += float(d_sq[0])
-            self._tac += float(d_tac[0])
+            self._dot += d_dot
+            self._sq += d_sq
+            self._tac += d_tac
             self._tokens += tokens
             self.n_units += 1
-            decision = combine(
-                linear,
-                np.array([self._dot]),
-                np.array([self._sq]),
-                np.array([self._tac]),
-                np.array([self._tokens]),
+            self.risk = model.risk_scalar(
+                _decision(linear, self._dot, self._sq, self._tac, self._tokens)
             )
-            own = combine(linear, own_dot, own_sq, own_tac, np.array([tokens]))
-            self.risk = float(model.risk(decision)[0])
-            message_risk = max(message_risk, float(model.risk(own)[0]))
+            own = model.risk_scalar(_decision(linear, own_dot, own_sq, own_tac, tokens))
+            message_risk = max(message_risk, own)
             was = self.alert
             self._run, self.alert = persistence_step(
                 self.policy, self.risk, self._run, self.n_units

@@ -8,9 +8,9 @@
 3. Kept columns (document frequency >= ``min_df`` over whole training conversations), IDF and a
    logistic regression are fitted per fold of a stratified K-fold over *conversations* (all
    prefixes of a conversation are in the same fold); out-of-fold decisions after every unit give
-   the cross-validated metrics, the Platt calibration and the alert policy: the persistence window
-   with the best latency-weighted F1 among those whose lowest threshold keeps the false-positive
-   rate of both the whole-conversation flag and the warning at or below ``max_fpr``.
+   the cross-validated metrics, the Platt calibration and the alert policy: the lowest threshold
+   that keeps the whole-conversation false-positive rate at or below ``max_fpr``, and the
+   persistence window and minimum units with the best latency-weighted F1 at that threshold.
 4. The final model is fitted on all conversations with the same settings.
 
 Everything is seeded; the same data and options give the same artifact.
@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from groomwatch.conversation import Conversation
 from groomwatch.detect.metrics import binary_metrics, latency_weighted_f1, prefix_units
@@ -61,7 +62,8 @@ class TrainConfig:
     C: float = 10.0
     min_df: int = 2
     max_fpr: float = 0.005
-    windows: tuple[int, ...] = (1, 2, 3, 4)
+    windows: tuple[int, ...] = (1, 2, 3, 4, 6)
+    min_units: tuple[int, ...] = (1, 3, 5)
     hashing: tuple[dict[str, Any], ...] = DEFAULT_HASHING
     prefix_fractions: tuple[float, ...] = PREFIX_FRACTIONS
     prefix_units: tuple[int, ...] = PREFIX_UNITS
@@ -228,7 +230,20 @@ def cross_validate(
     config: TrainConfig = TrainConfig(),
     progress: Progress | None = None,
 ) -> tuple[RiskModel, CrossValidation]:
-    """Cross-validate, choose calibration and policy, fit the final model on everything."""
+    """Cross-validate, choose calibration and policy, fit the final model on everything.
+
+    BLAS runs single-threaded meanwhile: L-BFGS on a shared machine is many times slower with
+    competing BLAS threads."""
+    with threadpool_limits(1):
+        return _cross_validate(convs, registry, config, progress)
+
+
+def _cross_validate(
+    convs: Sequence[Conversation],
+    registry: TacticRegistry,
+    config: TrainConfig,
+    progress: Progress | None,
+) -> tuple[RiskModel, CrossValidation]:
     say = progress or (lambda _step, _frac: None)
     labels = np.array([c.label if c.label is not None else -1 for c in convs], dtype=np.int64)
     bad = [c.id for c in convs if c.label not in (0, 1)]
@@ -265,20 +280,20 @@ def cross_validate(
     platt = LogisticRegression(C=1e6, max_iter=1000)
     platt.fit(np.array(xs)[:, None], np.array(ys))
     slope, icept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    neg = labels == 0
-    best: tuple[float, float, int, dict[str, Any]] | None = None
+    # Threshold: the lowest keeping the whole-conversation FPR <= max_fpr. Persistence window and
+    # minimum units: the best latency-weighted F1 at that threshold (false alarms of the warning
+    # count in its F1).
+    last = np.array([d[-1] for d in decisions])
+    t_dec = _threshold_for(last[labels == 0], config.max_fpr)
+    best: tuple[float, int, int, dict[str, Any]] | None = None
     for w in config.windows:
-        last = np.array([d[-1] for d in decisions])
-        peak = np.array([rolling_max_min(d, w) for d in decisions])
-        t = max(
-            _threshold_for(last[neg], config.max_fpr), _threshold_for(peak[neg], config.max_fpr)
-        )
-        m = evaluate_decisions(labels, decisions, t, w)
-        key = m["latency"]["f_latency"] + 1e-3 * m["whole"]["f1"]
-        if best is None or key > best[0]:
-            best = (key, t, w, m)
+        for mm in config.min_units:
+            m = evaluate_decisions(labels, decisions, t_dec, w, mm)
+            key = m["latency"]["f_latency"]
+            if best is None or key > best[0] + 1e-12:
+                best = (key, w, mm, m)
     assert best is not None
-    _, t_dec, window, metrics = best
+    _, window, min_units, metrics = best
     say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
     columns, linear = _fit(design, batch, labels, np.arange(len(convs), dtype=np.int64), config)
     model_stub = RiskModel(
@@ -292,7 +307,7 @@ def cross_validate(
         policy={},
     )
     threshold = float(model_stub.risk_scalar(t_dec))
-    policy = {"threshold": round(threshold, 6), "window": window, "min_messages": 1}
+    policy = {"threshold": round(threshold, 6), "window": window, "min_messages": min_units}
     metrics = {
         "cross_validation": {
             "folds": config.folds,
@@ -311,6 +326,7 @@ def cross_validate(
             "min_df": config.min_df,
             "max_fpr": config.max_fpr,
             "windows": list(config.windows),
+            "min_units": list(config.min_units),
             "prefix_fractions": list(config.prefix_fractions),
             "prefix_units": list(config.prefix_units),
         },

@@ -19,6 +19,7 @@ import hashlib
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -250,14 +251,16 @@ def read(source: Source, ctx: ReadContext) -> Iterator[Conversation]:
             yield from iter_conversations(stream, ctx, truth)
 
 
+_author = attrgetter("author")
+
+
 def make_conversation(
     cid: str, messages: list[Message], truth: Pan12GroundTruth | None
 ) -> Conversation:
     """A conversation, labelled from the ground truth when there is one."""
     if truth is None:
         return Conversation(id=cid, messages=tuple(messages))
-    predators = truth.predators
-    found = sorted({m.author for m in messages if m.author in predators})  # type: ignore[misc]
+    found = sorted(truth.predators.intersection(map(_author, messages)))
     meta: dict[str, Any] = {"predators": found}
     marked = truth.predator_lines.get(cid)
     if marked:
@@ -278,8 +281,9 @@ def iter_conversations(
         events=("end",),
         tag=("message", "conversation"),
         recover=ctx.skip_invalid,
-        huge_tree=True,
-        resolve_entities=False,
+        # Internal entities only: no external files or URLs (XXE); libxml2's default limits
+        # on entity expansion and text size stay on (no huge_tree).
+        resolve_entities="internal",
         no_network=True,
     )
     messages: list[Message] = []

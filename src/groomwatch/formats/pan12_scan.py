@@ -29,9 +29,10 @@ CHUNK = 4 * 1024 * 1024
 
 _DECL_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([^"']+)["']""")
 _HEAD = re.compile(r"\A\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<conversations\s*>", re.S)
-_CONV = re.compile(r'<conversation\s+id="([^"<&]*)"\s*>(.*?)</conversation\s*>', re.S)
+_CONV_START = re.compile(r'<conversation\s+id="([^"<&]*)"\s*>')
+_CONV_END = "</conversation>"
 _MSG = re.compile(
-    r'\s*<message\s+line="([^"<&]*)"\s*>\s*<author>([^<]*)</author>\s*<time>([^<]*)</time>'
+    r'<message\s+line="([0-9]+)"\s*>\s*<author>([^<]*)</author>\s*<time>([^<]*)</time>'
     r"\s*(?:<text>([^<]*)</text>|<text\s*/>)\s*</message\s*>"
 )
 _GAP = re.compile(r"(?:\s|<!--(?:[^-]|-(?!-))*-->)*")
@@ -82,14 +83,18 @@ def scan_conversations(
                 raise FormatError("no <conversations> root element", path=ctx.path, line=1)
             pos = head.end()
         while True:
-            m = _CONV.search(buf, pos)
-            if m is None:
+            begin = buf.find("<conversation", pos)
+            if begin < 0:
                 break
-            if _GAP.fullmatch(buf, pos, m.start()) is None:
-                # Something unusual between conversations (an odd attribute, say): lxml reads it.
-                yield from _fragment(buf[pos : m.start()], ctx, truth, _line(buf, buf_line, pos))
-            yield from _conversation(m, buf, buf_line, ctx, truth)
-            pos = m.end()
+            close = buf.find(_CONV_END, begin)
+            if close < 0:
+                break  # the rest of this conversation is in the next chunk
+            stop = close + len(_CONV_END)
+            if _GAP.fullmatch(buf, pos, begin) is None:
+                # Something unusual between conversations: lxml reads it.
+                yield from _fragment(buf[pos:begin], ctx, truth, _line(buf, buf_line, pos))
+            yield from _conversation(buf, begin, close, stop, buf_line, ctx, truth)
+            pos = stop
         # Keep only what is not processed yet.
         buf_line += buf.count("\n", 0, pos)
         buf = buf[pos:]
@@ -112,51 +117,51 @@ def _line(buf: str, buf_line: int, offset: int) -> int:
 
 
 def _conversation(
-    m: re.Match[str],
     buf: str,
+    begin: int,
+    close: int,
+    stop: int,
     buf_line: int,
     ctx: ReadContext,
     truth: Pan12GroundTruth | None,
 ) -> Iterator[Conversation]:
-    cid, body = m.group(1), m.group(2)
+    """The conversation in ``buf[begin:stop]`` (``close`` is where its end tag starts)."""
+    head = _CONV_START.match(buf, begin, close)
     try:
-        if not cid:
+        if head is None or not head.group(1):
             raise _Irregular
+        body = buf[head.end() : close]
+        if "<conversation" in body:
+            raise _Irregular  # an end tag the fast path did not recognise
         messages = _messages(body)
     except _Irregular:
-        yield from _fragment(m.group(0), ctx, truth, _line(buf, buf_line, m.start()))
+        yield from _fragment(buf[begin:stop], ctx, truth, _line(buf, buf_line, begin))
         return
-    yield make_conversation(cid, messages, truth)
+    yield make_conversation(head.group(1), messages, truth)
 
 
 def _messages(body: str) -> list[Message]:
-    messages: list[Message] = []
-    append = messages.append
-    match = _MSG.match
-    pos = 0
-    end = len(body)
-    while True:
-        m = match(body, pos)
-        if m is None:
-            break
-        number, author, time, text = m.groups()
-        pos = m.end()
-        if text is None:
-            text = ""
-        elif "&" in text or "\r" in text:
-            text = _unescape(text)
-        if not text.isascii():
-            text = repair(text)
-        if "&" in author or "\r" in author:
-            author = _unescape(author)
-        if "&" in time or "\r" in time:
-            time = _unescape(time)
-        if not number.isdigit():
-            raise _Irregular
-        append(Message(text, author or None, time or None, int(number)))
-    if pos != end and not body[pos:].isspace():
+    found = _MSG.findall(body)
+    if len(found) != body.count("<message"):
         raise _Irregular
-    return messages
+    if "&" not in body and "\r" not in body and body.isascii():
+        # The common case, kept lean: one list comprehension over what the regex found.
+        return [Message(t, a or None, h or None, int(n)) for n, a, h, t in found]
+    # Some field needs unescaping or repair: only those fields go through _clean.
+    return [
+        Message(
+            t if t.isascii() and "&" not in t and "\r" not in t else _clean(t),
+            (a if "&" not in a and "\r" not in a else _unescape(a)) or None,
+            (h if "&" not in h and "\r" not in h else _unescape(h)) or None,
+            int(n),
+        )
+        for n, a, h, t in found
+    ]
+
+
+def _clean(text: str) -> str:
+    text = _unescape(text)
+    return text if text.isascii() else repair(text)
 
 
 def _unescape(value: str) -> str:
@@ -164,6 +169,11 @@ def _unescape(value: str) -> str:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     if "&" not in value:
         return value
+    named = sum(value.count(f"&{name};") for name in _NAMED)
+    if named == value.count("&"):  # the usual case: only the five predefined entities
+        for name in ("lt", "gt", "quot", "apos"):
+            value = value.replace(f"&{name};", _NAMED[name])
+        return value.replace("&amp;", "&")
     if value.count("&") != len(_ENTITY.findall(value)):
         raise _Irregular  # an undefined entity or a bare '&': lxml reports it
     return _ENTITY.sub(_entity, value)
@@ -174,7 +184,7 @@ def _entity(m: re.Match[str]) -> str:
     if name:
         return _NAMED[name]
     code = int(dec) if dec else int(hexa, 16)
-    if code < 0x20 and code not in (0x9, 0xA, 0xD) or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+    if (code < 0x20 and code not in (0x9, 0xA, 0xD)) or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
         raise _Irregular
     return chr(code)
 

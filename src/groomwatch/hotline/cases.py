@@ -275,7 +275,9 @@ def export_case(
             "analysis": json.loads(item.analysis) if item.analysis else None,
             "file": None,
         }
-        if item.purged_at is None:
+        entry["sealed"] = item.known_material
+        if item.purged_at is None and not item.known_material:
+            # Known material is referred to by its hashes only, never copied into a bundle.
             files[f"evidence/{item.sha256}"] = store.read(item.sha256)
             entry["file"] = f"evidence/{item.sha256}"
         evidence_entries.append(entry)

@@ -228,7 +228,8 @@ class BankStore:
         if count == 0:
             return np.zeros((0, signal.nbytes), dtype=np.uint8)
         path = self._dir(name) / f"{signal.name}.bin"
-        return np.memmap(path, dtype=np.uint8, mode="r", shape=(count, signal.nbytes))
+        mapped = np.memmap(path, dtype=np.uint8, mode="r", shape=(count, signal.nbytes))
+        return np.asarray(mapped)  # a plain view of the map, without np.memmap's overhead
 
     def pdq_index(self, name: str) -> MatchIndex:
         """The bank's PDQ match index (memory-mapped; reloaded only when the bank changed)."""

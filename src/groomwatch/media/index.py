@@ -61,6 +61,15 @@ def chunk_keys(hashes: Rows) -> U32:
     return keys
 
 
+def probe_keys(queries: Rows, threshold: int) -> U32:
+    """(v, 16 * m) keys to look up for ``queries``: each chunk's value with every combination of
+    at most ``threshold // 16`` bits flipped."""
+    masks = _masks(threshold // CHUNKS)
+    keys = chunk_keys(queries)  # (v, 16)
+    probes: U32 = (keys[:, :, None] ^ masks[None, None, :]).reshape(len(queries), -1)
+    return probes
+
+
 @dataclass(frozen=True, slots=True)
 class Hits:
     """Rows within the threshold: row numbers, their distance, and the query variant (0..v-1)
@@ -178,15 +187,18 @@ class IndexSegment:
         offsets = np.load(offsets_path, mmap_mode="r")
         if rows.shape != (CHUNKS * (end - start),) or offsets.shape != ((CHUNKS << 16) + 1,):
             raise ValueError(f"index segment {seg.stem} has the wrong size; rebuild the index")
-        return IndexSegment(start, end, rows, offsets)
+        # Plain ndarray views of the maps: the np.memmap subclass adds work to every operation.
+        return IndexSegment(start, end, np.asarray(rows), np.asarray(offsets))
 
-    def search(self, hashes: Rows, queries: Rows, threshold: int) -> Hits:
-        """Rows of this segment within ``threshold`` of a query (``hashes`` is the whole bank)."""
+    def search(
+        self, hashes: Rows, queries: Rows, threshold: int, probes: U32 | None = None
+    ) -> Hits:
+        """Rows of this segment within ``threshold`` of a query (``hashes`` is the whole bank).
+        ``probes`` are :func:`probe_keys` of the queries, when the caller has them already."""
         if self.rows is None or self.offsets is None:
             return scan(hashes[self.start : self.end], queries, threshold, offset=self.start)
-        masks = _masks(threshold // CHUNKS)
-        keys = chunk_keys(queries)  # (v, 16)
-        probes = (keys[:, :, None] ^ masks[None, None, :]).reshape(len(queries), -1)  # (v, p)
+        if probes is None:
+            probes = probe_keys(queries, threshold)
         lo = np.take(self.offsets, probes).astype(np.int64)
         lengths = np.take(self.offsets, probes + 1).astype(np.int64) - lo
         total = int(lengths.sum())
@@ -216,8 +228,8 @@ def _distances(hashes: Rows, rows: I64, queries: Rows, variant: I64) -> I64:
 
 def _best_per_row(rows: I64, distances: I64, variants: I64) -> Hits:
     """One hit per row: the smallest distance, then the lowest variant number."""
-    if len(rows) == 0:
-        return Hits.empty()
+    if len(rows) <= 1:
+        return Hits(rows, distances, variants)
     order = np.lexsort((variants, distances, rows))
     rows, distances, variants = rows[order], distances[order], variants[order]
     first = np.ones(len(rows), dtype=bool)
@@ -257,7 +269,8 @@ class MatchIndex:
             return Hits.empty()
         if threshold // CHUNKS > MAX_PROBE_RADIUS:
             return scan(self.hashes, q, threshold)
-        parts = [seg.search(self.hashes, q, threshold) for seg in self.segments]
+        probes = probe_keys(q, threshold)
+        parts = [seg.search(self.hashes, q, threshold, probes) for seg in self.segments]
         if self.indexed < len(self.hashes):
             tail = self.hashes[self.indexed :]
             parts.append(scan(tail, q, threshold, offset=self.indexed))

@@ -96,8 +96,9 @@ def get_analyst(request: Request, session: SessionDep) -> HotlineUser:
 
     user = session_user(request, session)
     if user is None:
-        raise HTTPException(status_code=status.HTTP_303_SEE_OTHER,
-                            headers={"Location": "/analyst/login"})
+        raise HTTPException(
+            status_code=status.HTTP_303_SEE_OTHER, headers={"Location": "/analyst/login"}
+        )
     return user
 
 

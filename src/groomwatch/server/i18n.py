@@ -100,9 +100,36 @@ def gettext_functions(language: str) -> dict[str, Any]:
 # --- catalogue maintenance ------------------------------------------------------------------------
 
 
+def content_strings() -> list[tuple[str, str]]:
+    """Strings the pages show from packaged content rather than from the templates: the parents'
+    next steps and the warning signs (``groomwatch.advice``) and the tactic titles
+    (``groomwatch.detect.tactics``), with where they come from. A deployer's override text that
+    is not in the catalogue shows as written."""
+    from groomwatch.advice import next_steps, warning_signs
+    from groomwatch.detect.tactics import default_registry
+
+    out: list[tuple[str, str]] = []
+    for step in next_steps("parent"):
+        out += [
+            (step.title, f"advice:steps.parent.{step.key}"),
+            (step.text, f"advice:steps.parent.{step.key}"),
+        ]
+    for sign in warning_signs():
+        out += [
+            (sign.text, f"advice:warning_signs.{sign.key}"),
+            (sign.guidance, f"advice:warning_signs.{sign.key}"),
+        ]
+    for tactic in default_registry():
+        out.append((tactic.title, f"tactics:{tactic.name}"))
+    return out
+
+
 def extract() -> Catalog:
-    """Every translatable string of the sources, as a template catalogue."""
+    """Every translatable string of the sources (templates, marked Python strings, packaged
+    content), as a template catalogue."""
     catalog = Catalog(project="groomwatch", charset="utf-8")
+    for text, where in content_strings():
+        catalog.add(text, None, [(where, 0)])
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE_DIR),
         method_map=METHOD_MAP,

@@ -45,6 +45,7 @@ from groomwatch.server.models import (
     WebhookEvent,
     utcnow,
 )
+from groomwatch.server.transactions import is_postgres, write_transaction
 from groomwatch.server.webhooks import enqueue
 
 ALERT_EVENT = "alert.fired"
@@ -148,16 +149,10 @@ def tenant_policy(detector: Any, tenant: Tenant) -> Any:
     return type(detector.default_policy).from_dict(merged)
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _lock(session: Session, tenant_id: int, external_id: str) -> StreamedConversation:
-    """The conversation's row, created if new, locked until the transaction ends."""
-    session.commit()  # end the read transaction of authentication; objects stay loaded
-    postgres = _is_postgres(session)
-    if not postgres:
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    """The conversation's row, created if new, locked until the transaction ends (called inside
+    :func:`~groomwatch.server.transactions.write_transaction`)."""
+    postgres = is_postgres(session)
     now = utcnow()
     insert = postgresql.insert if postgres else sqlite.insert
     session.execute(
@@ -200,6 +195,19 @@ def append_messages(
 ) -> AppendResult:
     """Apply ``messages`` to the conversation (see the module's docstring) and commit."""
     digest = request_digest(messages)
+    with write_transaction(session):
+        return _append(session, detector, tenant, external_id, messages, idempotency_key, digest)
+
+
+def _append(
+    session: Session,
+    detector: Any,
+    tenant: Tenant,
+    external_id: str,
+    messages: Sequence[IncomingMessage],
+    idempotency_key: str | None,
+    digest: str,
+) -> AppendResult:
     conv = _lock(session, tenant.id, external_id)
 
     if idempotency_key is not None:
@@ -422,10 +430,11 @@ def erase_conversation(session: Session, tenant: Tenant, external_id: str) -> No
     idempotency answers, review item and undelivered webhook events. On SQLite the database is
     set to overwrite deleted content (``secure_delete``) and the write-ahead log is checkpointed,
     so the text does not linger in the file."""
-    conv = find_conversation(session, tenant, external_id)
-    erase_ids(session, [conv.id])
-    session.commit()
-    if not _is_postgres(session):
+    with write_transaction(session):
+        conv = find_conversation(session, tenant, external_id)
+        erase_ids(session, [conv.id])
+        session.commit()
+    if not is_postgres(session):
         session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         session.commit()
     metrics.ERASURES.inc()
@@ -455,8 +464,9 @@ def erase_idle(session_factory: Callable[[], Session], days: int, *, batch: int 
             )
             if not ids:
                 return erased
-            erase_ids(session, ids)
-            session.commit()
+            with write_transaction(session):
+                erase_ids(session, ids)
+                session.commit()
             erased += len(ids)
             metrics.ERASURES.inc(len(ids))
 

@@ -42,6 +42,7 @@ from groomwatch import __version__
 from groomwatch.server import metrics
 from groomwatch.server.logging import exception_summary, get_logger
 from groomwatch.server.models import Tenant, WebhookEvent, utcnow
+from groomwatch.server.transactions import is_postgres, write_transaction
 from groomwatch.settings import Settings
 
 SIGNATURE_HEADER = "X-Groomwatch-Signature"
@@ -187,10 +188,8 @@ class WebhookDelivery:
         """Take up to ``limit`` due events: lease them to this process and commit."""
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
-        with self.session_factory() as session:
-            postgres = session.get_bind().dialect.name == "postgresql"
-            if not postgres:
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        with self.session_factory() as session, write_transaction(session):
+            postgres = is_postgres(session)
             query = (
                 select(WebhookEvent, Tenant.webhook_url, Tenant.webhook_secret)
                 .join(Tenant, Tenant.id == WebhookEvent.tenant_id)
@@ -242,7 +241,7 @@ class WebhookDelivery:
 
     def _record(self, item: _Claimed, status: int | None, error: str | None) -> None:
         now = utcnow()
-        with self.session_factory() as session:
+        with self.session_factory() as session, write_transaction(session):
             event = session.get(WebhookEvent, item.id)
             if event is None:  # erased meanwhile
                 return

@@ -252,6 +252,8 @@ def test_languages(client: TestClient) -> None:
     assert "Hacer una denuncia" in r.text
     assert "gw_lang=es" in r.headers["set-cookie"]
     assert 'lang="es"' in client.get("/report").text  # the cookie keeps it
+    r = client.get("/signs", params=[("checked", "1"), ("sign", "clue_secrecy")])
+    assert "El secreto es una de las señales más claras de grooming." in r.text
     client.cookies.clear()
     r = client.get("/", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
     assert 'lang="fr"' in r.text
@@ -356,3 +358,27 @@ def test_login_lockout_and_forged_session(client: TestClient, settings: Settings
     assert r.status_code == 401  # locked
     client.cookies.set("gw_session", "eyJ1IjoxfQ.forged.sig")
     assert client.get("/analyst/queue", follow_redirects=False).status_code == 303
+
+
+def test_no_personal_data_in_logs(
+    client: TestClient, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level("DEBUG")
+    _, code = submit_report(
+        client,
+        anonymous="no",
+        contact_email="worried.parent@example.org",
+        description="Only-in-this-report-7731 description text",
+    )
+    client.get(f"/status/{code}")
+    # Everything the server side logged (httpx's lines are the test client's own requests).
+    server_records = [r for r in caplog.records if not r.name.startswith("httpx")]
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in server_records)
+    logged += capsys.readouterr().err
+    for secret in (
+        "worried.parent@example.org",
+        "Only-in-this-report-7731",
+        code,
+        "keep this between us",
+    ):
+        assert secret not in logged

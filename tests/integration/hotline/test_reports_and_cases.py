@@ -307,3 +307,18 @@ def test_statistics(
     assert s.to_referral.count == 1
     assert s.to_referral.median_hours is not None
     assert s.to_referral.median_hours >= 0
+
+
+def test_known_material_is_never_copied_into_an_export(
+    session: Session, store: EvidenceStore, limits: UploadLimits, analyst: User, screenshot: Upload
+) -> None:
+    report = _submit(session, store, limits, screenshots=[screenshot]).report
+    report.evidence[0].known_material = True  # as if a hash bank had matched it at intake
+    session.commit()
+    with zipfile.ZipFile(io.BytesIO(cases.export_case(session, store, report, analyst))) as z:
+        case = json.loads(z.read("case.json"))
+        assert z.namelist() == ["case.json", "SHA256SUMS"]
+    [ev] = case["evidence"]
+    assert ev["sealed"] is True
+    assert ev["file"] is None
+    assert ev["sha256"] == report.evidence[0].sha256

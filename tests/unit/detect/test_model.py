@@ -66,3 +66,33 @@ def test_broken_metadata_is_refused(tmp_path: Path, edit: object) -> None:
 def test_missing_model_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="not a model directory"):
         Detector.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        None,
+        (
+            {"analyzer": "word", "ngram_range": [1, 2], "token_pattern": r"(?u)\b\w+\b",
+             "n_features": 2**20},
+            {"analyzer": "char_wb", "ngram_range": [3, 4], "n_features": 2**20},
+        ),
+        ({"analyzer": "word_1_2", "n_features": 2**10}, {"analyzer": "char_3_4", "n_features": 64}),
+    ],
+)
+def test_streaming_hash_equals_hashing_vectorizer(config: object) -> None:
+    from groomwatch.detect.model import TextHasher
+
+    hasher = TextHasher() if config is None else TextHasher(config)  # type: ignore[arg-type]
+    for text in ("Hey there, how old are you?", "", "Ünïcode ok 123 ok ok", "a b c d e f g"):
+        row = hasher.transform([text])
+        assert hasher.columns_of(text) == dict(
+            zip(row.indices.tolist(), [int(v) for v in row.data], strict=True)
+        )
+
+
+def test_unknown_analyzer_is_refused() -> None:
+    from groomwatch.detect.model import TextHasher
+
+    with pytest.raises(ModelError, match="analyzer"):
+        TextHasher(({"analyzer": "eval", "n_features": 8},))

@@ -55,7 +55,9 @@ def test_inspect_pan12(capsys: pytest.CaptureFixture[str], shared_data: Path) ->
 
 def test_convert_whatsapp_to_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "chat.jsonl"
-    code, _, err = run(["convert", str(EXAMPLES / "whatsapp-grooming-pattern.txt"), str(out)], capsys)
+    code, _, err = run(
+        ["convert", str(EXAMPLES / "whatsapp-grooming-pattern.txt"), str(out)], capsys
+    )
     assert code == 0
     assert "wrote 1 conversation(s)" in err
     assert "1 system line(s) dropped" in err
@@ -121,7 +123,9 @@ def test_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixtu
     assert message in err
 
 
-def test_verify_pan12_reports_mismatch(capsys: pytest.CaptureFixture[str], shared_data: Path) -> None:
+def test_verify_pan12_reports_mismatch(
+    capsys: pytest.CaptureFixture[str], shared_data: Path
+) -> None:
     code, out, _ = run(["verify-pan12", str(shared_data / "pan12-toy"), "--json"], capsys)
     assert code == 1
     results = json.loads(out)

@@ -70,7 +70,9 @@ def test_telegram_account_export(fixtures_dir: Path) -> None:
 
 def test_broken_json_names_line_and_column() -> None:
     with pytest.raises(FormatError) as info:
-        read_bytes(b'{"channel": {"id": "1"},\n "messages": [\n}', filename="x.json", format="discord")
+        read_bytes(
+            b'{"channel": {"id": "1"},\n "messages": [\n}', filename="x.json", format="discord"
+        )
     assert info.value.line == 3
     assert "column" in str(info.value)
 

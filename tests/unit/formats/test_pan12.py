@@ -117,6 +117,8 @@ def test_entities_are_not_resolved() -> None:
         b'<conversations><conversation id="a"><message line="1"><author>u</author>'
         b"<time>10:00</time><text>&e;</text></message></conversation></conversations>"
     )
+    with pytest.raises(FormatError, match="Entity 'e' not defined"):
+        read_bytes(data, filename="c.xml")
     [conv] = read_bytes(data, filename="c.xml", skip_invalid=True)
     assert "root:" not in conv.messages[0].text
 

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from groomwatch.errors import FormatError
-from groomwatch.formats import ReadOptions, ReadReport, detect_format, read_bytes, read_conversations
+from groomwatch.formats import (
+    ReadOptions,
+    ReadReport,
+    detect_format,
+    read_bytes,
+    read_conversations,
+)
 
 
 def test_plain_text(fixtures_dir: Path) -> None:
@@ -28,7 +34,10 @@ def test_plain_text_with_times(fixtures_dir: Path) -> None:
 
 def test_plain_text_without_names_is_one_message_a_line() -> None:
     [conv] = read_bytes(b"hello there\n\nhow are you\n", format="text")
-    assert [(m.author, m.text) for m in conv.messages] == [(None, "hello there"), (None, "how are you")]
+    assert [(m.author, m.text) for m in conv.messages] == [
+        (None, "hello there"),
+        (None, "how are you"),
+    ]
 
 
 def test_csv_grouped_by_conversation(fixtures_dir: Path) -> None:

@@ -9,7 +9,13 @@ import pytest
 
 from groomwatch.conversation import Conversation
 from groomwatch.errors import FormatError
-from groomwatch.formats import ReadOptions, ReadReport, detect_format, read_bytes, read_conversations
+from groomwatch.formats import (
+    ReadOptions,
+    ReadReport,
+    detect_format,
+    read_bytes,
+    read_conversations,
+)
 
 
 def _one(path: Path) -> tuple[Conversation, ReadReport]:
@@ -93,7 +99,9 @@ def test_impossible_date_names_the_line() -> None:
     assert info.value.line == 2
     assert "chat.txt, line 2" in str(info.value)
     report = ReadReport()
-    [conv] = read_bytes(data, filename="chat.txt", format="whatsapp", skip_invalid=True, report=report)
+    [conv] = read_bytes(
+        data, filename="chat.txt", format="whatsapp", skip_invalid=True, report=report
+    )
     assert [m.text for m in conv.messages] == ["hi"]
     assert [(s.line, s.path) for s in report.skipped] == [(2, "chat.txt")]
 
@@ -110,7 +118,7 @@ def test_system_only_export_has_no_conversation() -> None:
 
 def test_group_system_lines_are_dropped() -> None:
     data = (
-        "25/01/2024, 10:00 - Coach created group \"Team\"\n"
+        '25/01/2024, 10:00 - Coach created group "Team"\n'
         "25/01/2024, 10:00 - Coach added Kim\n"
         "25/01/2024, 10:01 - Coach: welcome\n"
         "25/01/2024, 10:02 - Kim left\n"

@@ -17,6 +17,7 @@ from groomwatch.server.schemas.reviews import (
     ReviewStatus,
 )
 from groomwatch.server.streaming import as_utc
+from groomwatch.server.transactions import write_transaction
 
 router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
@@ -91,13 +92,16 @@ def decide(
     one is refused with 409. groomwatch takes no action on it; it is your reviewers' record."""
     review = _get(session, tenant, review_id)
     # One atomic conditional update, so two reviewers deciding at once cannot both succeed.
-    decided = session.execute(
-        update(Review)
-        .where(Review.id == review.id, Review.status == "pending")
-        .values(status=body.decision, note=body.note, reviewer=body.reviewer, decided_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
+    with write_transaction(session):
+        decided = session.execute(
+            update(Review)
+            .where(Review.id == review.id, Review.status == "pending")
+            .values(
+                status=body.decision, note=body.note, reviewer=body.reviewer, decided_at=utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
     session.refresh(review)
     if decided.rowcount != 1:  # type: ignore[attr-defined]
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=f"already {review.status}")
