@@ -48,6 +48,7 @@ __all__ = [
     "Contact",
     "Step",
     "WarningSign",
+    "advice_languages",
     "countries",
     "emergency_contacts",
     "next_steps",
@@ -293,9 +294,33 @@ class _Advice:
     warning_signs: tuple[WarningSign, ...]
 
 
-def _build_advice(path: Path | None) -> _Advice:
+def advice_languages() -> tuple[str, ...]:
+    """The languages the guidance is packaged in (``en`` and its translations)."""
+    folder = resources.files("groomwatch").joinpath("data", "advice")
+    found = {
+        p.name.removeprefix("advice.").removesuffix(".yaml")
+        for p in folder.iterdir()
+        if p.name.startswith("advice.") and p.name.endswith(".yaml") and p.name.count(".") == 2
+    }
+    return ("en", *sorted(found))
+
+
+def _build_advice(path: Path | None, language: str = "en") -> _Advice:
     data = _packaged("advice.yaml")
     where = "groomwatch/data/advice/advice.yaml"
+    if language != "en":
+        if language not in advice_languages():
+            raise InputError(
+                f"language: no advice in {language!r}; packaged: {', '.join(advice_languages())}"
+            )
+        # A translation is an override of the English texts, entry by entry (untranslated
+        # entries stay in English); it may not add entries.
+        name = f"advice.{language}.yaml"
+        translated = _merge_advice(data, _packaged(name), f"groomwatch/data/advice/{name}")
+        for section in ("protective_measures", "warning_signs"):
+            if len(translated[section]) != len(data[section]):
+                raise InputError(f"groomwatch/data/advice/{name}: {section}: unknown key")
+        data = translated
     if path is not None:
         data = _merge_advice(data, _read_file(path), str(path))
         where = str(path)
@@ -325,9 +350,9 @@ def _build_advice(path: Path | None) -> _Advice:
     )
 
 
-@lru_cache(maxsize=8)
-def _advice(path: Path | None) -> _Advice:
-    return _build_advice(path)
+@lru_cache(maxsize=16)
+def _advice(path: Path | None, language: str = "en") -> _Advice:
+    return _build_advice(path, language)
 
 
 def _build_contacts(path: Path | None) -> Mapping[str, tuple[Contact, ...]]:
@@ -367,20 +392,23 @@ def _contacts(path: Path | None) -> Mapping[str, tuple[Contact, ...]]:
 # --- public API ---------------------------------------------------------------------------------
 
 
-def next_steps(audience: Audience = "parent", *, path: Path | None = None) -> tuple[Step, ...]:
+def next_steps(
+    audience: Audience = "parent", *, path: Path | None = None, language: str = "en"
+) -> tuple[Step, ...]:
     """What to do now that grooming is suspected, for a ``parent`` (or educator), a ``platform``
-    trust & safety team, or a ``hotline``. ``path`` names a deployer override file."""
+    trust & safety team, or a ``hotline``. ``path`` names a deployer override file; ``language``
+    (``en``, ``es``, ``fr``) picks a translation, English where an entry is not translated."""
     if audience not in AUDIENCES:
         raise InputError(f"audience: must be one of {', '.join(AUDIENCES)}, not {audience!r}")
-    return _advice(path).steps[audience]
+    return _advice(path, language).steps[audience]
 
 
 def warning_signs(
-    kind: SignKind | None = None, *, path: Path | None = None
+    kind: SignKind | None = None, *, path: Path | None = None, language: str = "en"
 ) -> tuple[WarningSign, ...]:
     """The warning signs: behaviour an adult can notice and clues in a conversation (each clue
     names the tactics it relates to). ``kind`` keeps only ``behaviour`` or ``conversation``."""
-    signs = _advice(path).warning_signs
+    signs = _advice(path, language).warning_signs
     if kind is None:
         return signs
     if kind not in ("behaviour", "conversation"):
@@ -395,14 +423,14 @@ def signs_for_tactics(
     wanted = set(tactics)
     return tuple(
         s
-        for s in _advice(path).warning_signs
+        for s in _advice(path, language).warning_signs
         if s.kind == "conversation" and wanted.intersection(s.tactics)
     )
 
 
-def protective_measures(*, path: Path | None = None) -> tuple[Step, ...]:
+def protective_measures(*, path: Path | None = None, language: str = "en") -> tuple[Step, ...]:
     """What parents, educators and children can do to stay safe online."""
-    return _advice(path).protective_measures
+    return _advice(path, language).protective_measures
 
 
 def source_title(source: str, *, path: Path | None = None) -> str:

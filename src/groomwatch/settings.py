@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(
         default=30.0, gt=0, description="How long a claimed event is left to its process."
     )
+    api_key_cache_seconds: float = Field(
+        default=10.0, ge=0, description="How long a process reuses a key's tenant (0: never)."
+    )
 
     # --- hotline ---------------------------------------------------------------------------
     country: str = Field(

@@ -302,7 +302,7 @@ def train(
     format: FormatOption = "auto",
     folds: Annotated[int, typer.Option("--folds", help="cross-validation folds", min=2)] = 5,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-    c: Annotated[float, typer.Option("--C", help="inverse regularisation strength")] = 10.0,
+    c: Annotated[float, typer.Option("--C", help="inverse regularisation strength")] = 100.0,
     cues: CuesOption = None,
     skip_invalid: SkipOption = False,
     text_column: TextColumnOption = None,

@@ -1,10 +1,14 @@
 """Attribution: who in a conversation is most likely the groomer (PAN 2012 problem 1), and which
 messages are the grooming ones (problem 2).
 
-Each author accumulates evidence from their own messages: how far each message's own risk is above
-one half, plus the scores of the tactic findings in it. Findings of ``victim_age_signal`` (the
-writer says or implies being under 18) count against the writer being the groomer. Nothing here
-decides anything about a person: it points a human reviewer at the messages to read.
+Each author accumulates evidence from their own messages: first the scores of the tactic findings
+in them (tactics have a direction: asking for secrecy, a photo or a meeting is what the groomer
+does), minus the findings of ``victim_age_signal`` (the writer says or implies being under 18,
+which points away from them); then, to break ties, how far each message's own risk is above one
+half. The text model alone is a weak guide to *who* is the groomer: it was trained on labels of
+whole conversations, and in them the child's (or decoy's) side is as typical of a grooming chat as
+the groomer's. Nothing here decides anything about a person: it points a human reviewer at the
+messages to read.
 """
 
 from __future__ import annotations
@@ -17,26 +21,32 @@ VICTIM_TACTIC = "victim_age_signal"
 MESSAGE_EVIDENCE = 0.5
 """A message whose own risk is at or above this is grooming evidence by itself."""
 
+Tally = tuple[float, float, int]
+"""Per author: tactic evidence (findings minus victim signals), message-risk evidence, messages."""
+
 
 def message_evidence(message_risk: float, findings: Iterable[Finding]) -> tuple[float, float]:
-    """``(evidence, victim)`` contributed by one message to its author's tally."""
-    evidence = 2.0 * max(0.0, message_risk - MESSAGE_EVIDENCE)
-    victim = 0.0
+    """``(tactic evidence, message-risk evidence)`` contributed by one message to its author."""
+    tactic = 0.0
     for f in findings:
-        if f.tactic == VICTIM_TACTIC:
-            victim += f.score
-        else:
-            evidence += f.score
-    return evidence, victim
+        tactic += -f.score if f.tactic == VICTIM_TACTIC else f.score
+    return tactic, 2.0 * max(0.0, message_risk - MESSAGE_EVIDENCE)
 
 
-def choose_suspect(tally: Mapping[str, tuple[float, float, int]]) -> str | None:
-    """The author with the most evidence against them (``evidence - victim``), ties going to the
-    author who wrote more, then the first to write; ``None`` when there are no authors."""
+def add_to_tally(
+    tally: dict[str, Tally], author: str, message_risk: float, findings: Iterable[Finding]
+) -> None:
+    tactic, risk = message_evidence(message_risk, findings)
+    t0, r0, n0 = tally.get(author, (0.0, 0.0, 0))
+    tally[author] = (t0 + tactic, r0 + risk, n0 + 1)
+
+
+def choose_suspect(tally: Mapping[str, Tally]) -> str | None:
+    """The author with the most tactic evidence, ties going to the most message-risk evidence,
+    then to the author who wrote more, then to the first to write; ``None`` without authors."""
     best: str | None = None
-    best_key: tuple[float, int] | None = None
-    for author, (evidence, victim, n) in tally.items():
-        key = (evidence - victim, n)
+    best_key: Tally | None = None
+    for author, key in tally.items():
         if best_key is None or key > best_key:
             best, best_key = author, key
     return best

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from groomwatch.conversation import Conversation
-from groomwatch.detect.attribution import choose_suspect, is_grooming_message, message_evidence
+from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect, is_grooming_message
 from groomwatch.detect.model import (
     DEFAULT_MODEL_DIR,
     META_FILE,
@@ -171,7 +171,7 @@ class Detector:
         scores = score_units(batch, self.model.linear)
         risk = self.model.risk(scores.cumulative)
         own = self.model.risk(scores.own)
-        empty_risk = self.model.risk_scalar(self.model.linear.intercept)
+        empty_risk = 0.0  # no messages, no evidence
         for ci, conv in enumerate(chunk):
             s, e = int(batch.conv_start[ci]), int(batch.conv_start[ci + 1])
             n = len(conv.messages)
@@ -213,13 +213,10 @@ class Detector:
         by_msg: dict[int, list[Finding]] = {}
         for f in findings:
             by_msg.setdefault(f.message, []).append(f)
-        tally: dict[str, tuple[float, float, int]] = {}
+        tally: dict[str, Tally] = {}
         for i, msg in enumerate(conv.messages):
-            if msg.author is None:
-                continue
-            ev, victim = message_evidence(msg_risk[i], by_msg.get(i, ()))
-            e0, v0, n0 = tally.get(msg.author, (0.0, 0.0, 0))
-            tally[msg.author] = (e0 + ev, v0 + victim, n0 + 1)
+            if msg.author is not None:
+                add_to_tally(tally, msg.author, msg_risk[i], by_msg.get(i, ()))
         suspect = choose_suspect(tally) if (flagged or first_alert is not None) else None
         grooming: tuple[int, ...] = ()
         if flagged or first_alert is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from groomwatch.conversation import Message
-from groomwatch.detect.attribution import choose_suspect, message_evidence
+from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect
 from groomwatch.detect.model import LinearRisk
 from groomwatch.detect.policy import AlertPolicy, persistence_step
 from groomwatch.detect.scoring import find_in_unit, unit_texts
@@ -28,7 +28,7 @@ from groomwatch.errors import InputError
 if TYPE_CHECKING:
     from groomwatch.detect.detector import Detector
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class Monitor:
         self.policy = policy
         self._counts: dict[int, float] = {}
         self._tactics: dict[str, float] = {}
-        self._authors: dict[str, tuple[float, float, int]] = {}
+        self._authors: dict[str, Tally] = {}
         self._dot = 0.0
         self._sq = 0.0
         self._tac = 0.0
@@ -86,7 +86,7 @@ class Monitor:
         self._run = 0
         self.n_units = 0
         self.n_messages = 0
-        self.risk = detector.model.risk_scalar(detector.model.linear.intercept)
+        self.risk = 0.0  # no messages, no evidence
         self.alert = False
         self.first_alert: int | None = None
         if state is not None:
@@ -157,9 +157,7 @@ class Monitor:
                 if self.first_alert is None:
                     self.first_alert = index
         if message.author is not None:
-            ev, victim = message_evidence(message_risk, found_all)
-            e0, v0, n0 = self._authors.get(message.author, (0.0, 0.0, 0))
-            self._authors[message.author] = (e0 + ev, v0 + victim, n0 + 1)
+            add_to_tally(self._authors, message.author, message_risk, found_all)
         self.n_messages += 1
         return StreamUpdate(
             index=index,

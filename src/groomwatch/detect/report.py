@@ -116,46 +116,31 @@ def _highlight(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _legal(conv: Conversation, a: Assessment) -> str:
-    try:
-        from groomwatch.legal import assess_legal  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
+    """The legal elements the evidence supports (:func:`groomwatch.legal.assess_legal`)."""
+    from groomwatch.legal import assess_legal
+
+    results = assess_legal(conv, a)
+    if not results:
         return ""
-    result: Any = assess_legal(conv, a)
-    data = result.to_dict() if hasattr(result, "to_dict") else result
-    items = (
-        data
-        if isinstance(data, list)
-        else data.get("frameworks", [])
-        if isinstance(data, dict)
-        else []
-    )
-    if not items:
-        return ""
-    rows = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        name = item.get("title") or item.get("framework") or item.get("name") or ""
-        elements = item.get("elements") or []
-        cells = []
-        for el in elements:
-            if isinstance(el, dict):
-                mark = "supported" if el.get("supported") or el.get("met") else "not shown"
-                msgs = el.get("messages") or []
-                where = f" (messages {', '.join(str(m) for m in msgs)})" if msgs else ""
-                cells.append(
-                    f"<li>{_e(el.get('title') or el.get('name') or '')}: {mark}{_e(where)}</li>"
-                )
-        rows.append(f"<h4>{_e(name)}</h4><ul>{''.join(cells)}</ul>")
-    return "<h3>Legal elements (advisory, not legal advice)</h3>" + "".join(rows) if rows else ""
+    parts = ["<h3>Legal elements (advisory, not legal advice)</h3>"]
+    for fw in results:
+        items = "".join(
+            f"<li><strong>{_e(el.status)}</strong>: {_e(el.description)}"
+            + (f" (messages {_e(', '.join(str(m) for m in el.messages))})" if el.messages else "")
+            + (f" &middot; {_e(el.note)}" if el.note else "")
+            + "</li>"
+            for el in fw.elements
+        )
+        parts.append(f"<h4>{_e(fw.title)}</h4><p>{_e(fw.summary)}</p><ul>{items}</ul>")
+    parts.append(f"<p><em>{_e(results[0].disclaimer)}</em></p>")
+    return "".join(parts)
 
 
 def _next_steps(audience: str) -> str:
-    try:
-        from groomwatch.advice import next_steps
-    except ImportError:
-        return ""
-    steps = next_steps(audience)  # type: ignore[arg-type]
+    """Next steps for the reader (:func:`groomwatch.advice.next_steps`)."""
+    from groomwatch.advice import AUDIENCES, next_steps
+
+    steps = next((next_steps(a) for a in AUDIENCES if a == audience), ())
     if not steps:
         return ""
     items = "".join(f"<li><strong>{_e(s.title)}</strong>: {_e(s.text)}</li>" for s in steps)

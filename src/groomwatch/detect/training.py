@@ -59,7 +59,7 @@ EVAL_FRACTIONS = (0.1, 0.25, 0.5)
 class TrainConfig:
     folds: int = 5
     seed: int = 0
-    C: float = 10.0
+    C: float = 100.0
     min_df: int = 2
     max_fpr: float = 0.005
     windows: tuple[int, ...] = (1, 2, 3, 4, 6)
@@ -68,6 +68,8 @@ class TrainConfig:
     prefix_fractions: tuple[float, ...] = PREFIX_FRACTIONS
     prefix_units: tuple[int, ...] = PREFIX_UNITS
     max_iter: int = 3000
+    full_weight: float = 1.0
+    """Sample weight of a whole conversation relative to each of its shorter prefixes."""
 
 
 @dataclass
@@ -110,6 +112,8 @@ class _Design:
         self.tactics = np.asarray(p @ batch.tactic_counts, dtype=np.float64)
         self.tokens = np.asarray(p @ batch.tokens, dtype=np.float64)
         self.prefix_conv_arr = np.array(self.prefix_conv, dtype=np.int64)
+        self.is_full = np.zeros(len(self.prefix_conv), dtype=bool)
+        self.is_full[self.full_row] = True
 
 
 def _fit(
@@ -127,10 +131,11 @@ def _fit(
     )
     x = sp.hstack([x_text, sp.csr_matrix(x_other)], format="csr")
     y = labels[design.prefix_conv_arr[in_train]]
+    weight = np.where(design.is_full[in_train], config.full_weight, 1.0)
     clf = LogisticRegression(
         C=config.C, class_weight="balanced", max_iter=config.max_iter, random_state=config.seed
     )
-    clf.fit(x, y)
+    clf.fit(x, y, sample_weight=weight)
     coef = clf.coef_.ravel().astype(np.float64)
     k, t = len(columns), design.tactics.shape[1]
     return columns, LinearRisk(
@@ -323,6 +328,7 @@ def _cross_validate(
         "train_seconds": round(time.perf_counter() - started, 1),
         "config": {
             "C": config.C,
+            "full_weight": config.full_weight,
             "min_df": config.min_df,
             "max_fpr": config.max_fpr,
             "windows": list(config.windows),

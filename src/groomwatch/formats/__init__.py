@@ -19,6 +19,7 @@ from pathlib import Path
 from groomwatch.conversation import Conversation
 from groomwatch.errors import FormatError
 from groomwatch.formats import (
+    archive,
     delimited,
     discord,
     jsonl,
@@ -110,30 +111,52 @@ def _read_path(
                 report.skipped_files.append(SkippedRecord(str(file), None, reason))
                 continue
             source = Source(path=file, progress=progress)
-            if format == "auto":
-                name = _detect(source)
-                if name is None:
-                    reason = "empty" if _blank(source.head(4096)) else "not a supported chat format"
-                    report.skipped_files.append(SkippedRecord(str(file), None, reason))
-                    continue
-            elif file.suffix.lower() in FORMATS.get(format).extensions:
-                name = format
-            else:
-                continue
-            yield from _read_source(source, name, skip_invalid, options, report)
+            yield from _read_one(source, format, skip_invalid, options, report, in_folder=True)
         return
     if not path.exists():
         raise FormatError("no such file or folder", path=str(path))
     source = Source(path=path, progress=progress)
+    yield from _read_one(source, format, skip_invalid, options, report, in_folder=False)
+
+
+def _read_one(
+    source: Source,
+    format: str,
+    skip_invalid: bool,
+    options: ReadOptions,
+    report: ReadReport,
+    *,
+    in_folder: bool,
+    in_archive: bool = False,
+) -> Iterator[Conversation]:
+    """One file (or archive). In a folder or an archive, a file that is not a chat is listed in
+    ``report.skipped_files``; given alone, it is an error."""
+    head = source.head()
+    if archive.is_zip(head) and not in_archive:
+        report.files[source.name] = "zip"
+        for member in archive.members(source, report):
+            yield from _read_one(
+                member, format, skip_invalid, options, report, in_folder=True, in_archive=True
+            )
+        return
     name = format
     if format == "auto":
-        detected = _detect(source)
+        detected = _detect(source, head)
         if detected is None:
-            if _blank(source.head(4096)):
-                report.files[str(path)] = "empty"
+            if _blank(head):
+                if in_folder:
+                    report.skipped_files.append(SkippedRecord(source.name, None, "empty"))
+                else:
+                    report.files[source.name] = "empty"
                 return
-            raise _undetectable(str(path))
+            if in_folder:
+                reason = "not a supported chat format"
+                report.skipped_files.append(SkippedRecord(source.name, None, reason))
+                return
+            raise _undetectable(source.name)
         name = detected
+    elif in_folder and Path(source.name).suffix.lower() not in FORMATS.get(format).extensions:
+        return
     yield from _read_source(source, name, skip_invalid, options, report)
 
 
@@ -157,17 +180,11 @@ def read_bytes(
     """Read an upload held in memory (the hotline form, the parent check). ``filename`` helps
     detection by its extension and names the input in error messages."""
     source = Source(data=data, name=filename or "<upload>")
+    if format != "auto":
+        FORMATS.get(format)
     options = options or ReadOptions()
     report = report if report is not None else ReadReport()
-    name = format
-    if format == "auto":
-        detected = _detect(source)
-        if detected is None:
-            if _blank(data[:4096]):
-                return []
-            raise _undetectable(source.name)
-        name = detected
-    return list(_read_source(source, name, skip_invalid, options, report))
+    return list(_read_one(source, format, skip_invalid, options, report, in_folder=False))
 
 
 def detect_format(path: str | Path) -> str:
@@ -189,8 +206,9 @@ def detect_format(path: str | Path) -> str:
     return name
 
 
-def _detect(source: Source) -> str | None:
-    head = source.head()
+def _detect(source: Source, head: bytes | None = None) -> str | None:
+    if head is None:
+        head = source.head()
     if _blank(head):
         return None
     text = _head_text(head)

@@ -128,7 +128,7 @@ class ReadContext:
 class Source:
     """Bytes to read: a file on disk or bytes in memory, with a name for messages."""
 
-    __slots__ = ("_data", "_progress", "name", "path")
+    __slots__ = ("_data", "_progress", "_stem", "name", "path")
 
     def __init__(
         self,
@@ -137,6 +137,7 @@ class Source:
         data: bytes | None = None,
         name: str | None = None,
         progress: bool = False,
+        stem: str | None = None,
     ) -> None:
         if (path is None) == (data is None):
             raise ValueError("a Source is a path or bytes")
@@ -144,10 +145,13 @@ class Source:
         self._data = data
         self.name = name or (str(path) if path is not None else "<input>")
         self._progress = progress
+        self._stem = stem
 
     @property
     def stem(self) -> str:
         """A conversation id for formats that hold one conversation per file."""
+        if self._stem:
+            return self._stem
         stem = Path(self.name).stem
         return stem if stem and not stem.startswith("<") else "conversation"
 

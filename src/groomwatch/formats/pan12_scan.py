@@ -93,7 +93,11 @@ def scan_conversations(
             if _GAP.fullmatch(buf, pos, begin) is None:
                 # Something unusual between conversations: lxml reads it.
                 yield from _fragment(buf[pos:begin], ctx, truth, _line(buf, buf_line, pos))
-            yield from _conversation(buf, begin, close, stop, buf_line, ctx, truth)
+            conv = _conversation(buf, begin, close, truth)
+            if conv is None:  # outside the official layout: lxml reads it
+                yield from _fragment(buf[begin:stop], ctx, truth, _line(buf, buf_line, begin))
+            else:
+                yield conv
             pos = stop
         # Keep only what is not processed yet.
         buf_line += buf.count("\n", 0, pos)
@@ -117,46 +121,35 @@ def _line(buf: str, buf_line: int, offset: int) -> int:
 
 
 def _conversation(
-    buf: str,
-    begin: int,
-    close: int,
-    stop: int,
-    buf_line: int,
-    ctx: ReadContext,
-    truth: Pan12GroundTruth | None,
-) -> Iterator[Conversation]:
-    """The conversation in ``buf[begin:stop]`` (``close`` is where its end tag starts)."""
+    buf: str, begin: int, close: int, truth: Pan12GroundTruth | None
+) -> Conversation | None:
+    """The conversation in ``buf`` from ``begin`` to its end tag at ``close``; None when it is
+    outside the official layout."""
     head = _CONV_START.match(buf, begin, close)
+    if head is None or not head.group(1):
+        return None
+    body = buf[head.end() : close]
+    if "<conversation" in body:
+        return None  # an end tag the fast path did not recognise
     try:
-        if head is None or not head.group(1):
-            raise _Irregular
-        body = buf[head.end() : close]
-        if "<conversation" in body:
-            raise _Irregular  # an end tag the fast path did not recognise
         messages = _messages(body)
     except _Irregular:
-        yield from _fragment(buf[begin:stop], ctx, truth, _line(buf, buf_line, begin))
-        return
-    yield make_conversation(head.group(1), messages, truth)
+        return None
+    return make_conversation(head.group(1), messages, truth)
 
 
 def _messages(body: str) -> list[Message]:
     found = _MSG.findall(body)
     if len(found) != body.count("<message"):
         raise _Irregular
-    if "&" not in body and "\r" not in body and body.isascii():
-        # The common case, kept lean: one list comprehension over what the regex found.
-        return [Message(t, a or None, h or None, int(n)) for n, a, h, t in found]
-    # Some field needs unescaping or repair: only those fields go through _clean.
-    return [
-        Message(
-            t if t.isascii() and "&" not in t and "\r" not in t else _clean(t),
-            (a if "&" not in a and "\r" not in a else _unescape(a)) or None,
-            (h if "&" not in h and "\r" not in h else _unescape(h)) or None,
-            int(n),
-        )
-        for n, a, h, t in found
-    ]
+    # One lean list comprehension over what the regex found ...
+    messages = [Message(t, a or None, h or None, int(n)) for n, a, h, t in found]
+    if "&" in body or "\r" in body or not body.isascii():
+        # ... then the few messages with an escape, a CR or non-ASCII text are rebuilt.
+        for i, (n, a, h, t) in enumerate(found):
+            if "&" in t or "\r" in t or not t.isascii() or "&" in a or "&" in h:
+                messages[i] = Message(_clean(t), _unescape(a) or None, _unescape(h) or None, int(n))
+    return messages
 
 
 def _clean(text: str) -> str:

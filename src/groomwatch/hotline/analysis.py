@@ -80,6 +80,11 @@ class ConversationCheck:
         return bool(self.assessment.get("flagged"))
 
     @property
+    def legal(self) -> list[dict[str, Any]]:
+        """Legal elements per framework (advisory), when they were assessed."""
+        return list(self.assessment.get("legal") or [])
+
+    @property
     def risk_history(self) -> list[float]:
         return [float(r) for r in self.assessment.get("risk_history") or []]
 
@@ -154,9 +159,13 @@ def read_chat(data: bytes, filename: str | None) -> list[Conversation]:
     return conversations
 
 
-def analyse_chat(data: bytes, filename: str | None, detector: Any = None) -> ChatAnalysis:
-    """Read and assess a chat export with ``detector`` (the packaged one by default). Raises
-    :class:`~groomwatch.errors.InputError` (with the reader's message) when it cannot be read."""
+def analyse_chat(
+    data: bytes, filename: str | None, detector: Any = None, *, legal: bool = False
+) -> ChatAnalysis:
+    """Read and assess a chat export with ``detector`` (the packaged one by default); with
+    ``legal``, add the legal elements (``groomwatch.legal``, advisory) of each conversation with
+    findings. Raises :class:`~groomwatch.errors.InputError` (with the reader's message) when it
+    cannot be read."""
     conversations = read_chat(data, filename)
     detector = detector if detector is not None else _detector()
     checks = []
@@ -165,8 +174,18 @@ def analyse_chat(data: bytes, filename: str | None, detector: Any = None) -> Cha
         full = getattr(assessment, "to_full_dict", assessment.to_dict)()
         # The scan contract calls the findings "tactics"; here they are "findings".
         full["findings"] = full.pop("tactics", full.get("findings", []))
+        if legal and full["findings"]:
+            full["legal"] = _legal_elements(conv, assessment)
         checks.append(ConversationCheck(conversation=conv, assessment=full))
     return ChatAnalysis(conversations=tuple(checks))
+
+
+def _legal_elements(conv: Conversation, assessment: Any) -> list[dict[str, Any]]:
+    try:
+        from groomwatch.legal import assess_legal
+    except ImportError:  # pragma: no cover - part of the core
+        return []
+    return [framework.to_dict() for framework in assess_legal(conv, assessment)]
 
 
 def analysis_from_stored(conversations: list[Conversation], stored: dict[str, Any]) -> ChatAnalysis:

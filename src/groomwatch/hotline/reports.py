@@ -261,7 +261,7 @@ def attach(
     )
     if kind == "chat":
         try:
-            analysis = analyse_chat(upload.data, evidence.filename, detector)
+            analysis = analyse_chat(upload.data, evidence.filename, detector, legal=True)
         except InputError as exc:
             raise UploadError(
                 f"this chat export could not be read ({exc})", field="chat_export"

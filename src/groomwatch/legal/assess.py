@@ -22,7 +22,7 @@ Frameworks (from the seed documents and DESIGN.md, "Legal elements"):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -444,13 +444,35 @@ def _material_acts(facts: _Facts, key: str, description: str) -> ElementResult:
     )
 
 
+def _travel_after_two_occasions(facts: _Facts) -> ElementResult:
+    """s.15: the travel or turning up comes after communication on two occasions. With times,
+    only travel messages from the second occasion on count; without, order cannot be checked."""
+    travel = _travel(facts)
+    if not travel.supported:
+        return travel
+    if facts.occasions is None:
+        return replace(
+            travel, note=travel.note + "; order against the two occasions not checked (no times)"
+        )
+    if len(facts.occasions) < 2:
+        return travel
+    later = tuple(i for i in travel.messages if i >= facts.occasions[1])
+    if later:
+        return replace(travel, messages=later)
+    return replace(
+        travel,
+        status="not_supported",
+        note="the travel messages come before a second occasion of communication",
+    )
+
+
 def _uk_s15(facts: _Facts, fw: FrameworkConfig) -> tuple[ElementResult, ...]:
     return (
         _adult_element(facts, fw),
         _child_element(facts, fw),
         _two_occasions(facts),
         _meeting(facts, "meeting_arranged", "The suspect arranged to meet the child"),
-        _travel(facts),
+        _travel_after_two_occasions(facts),
         _sexual_purpose(
             facts, "sexual_intent", "The suspect intends a sexual offence at the meeting"
         ),

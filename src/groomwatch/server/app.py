@@ -37,6 +37,7 @@ from groomwatch.server.logging import configure_logging, exception_summary, get_
 from groomwatch.server.middleware import BodySizeLimit, RequestContext, SecurityHeaders
 from groomwatch.server.ratelimit import TokenBucketLimiter
 from groomwatch.server.routes import ROUTE_MODULES
+from groomwatch.server.tenants import TenantCache
 from groomwatch.server.webhooks import WebhookDelivery
 from groomwatch.settings import Settings, get_settings
 
@@ -55,8 +56,10 @@ Scores and alerts support **human review**: groomwatch never acts against a pers
 
 def _engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
+    # Enough pooled connections for FastAPI's thread pool (40 threads), so a request never
+    # waits for a connection while another waits for it to finish.
     if url.startswith("sqlite"):
-        engine = create_db_engine(url)
+        engine = create_db_engine(url, pool_size=20, max_overflow=30, pool_timeout=30)
 
         @event.listens_for(engine, "connect")
         def _secure_delete(dbapi_conn: Any, _record: Any) -> None:
@@ -176,6 +179,7 @@ def create_app(settings: Settings | None = None, *, detector: Any = None) -> Fas
     app.state.engine = _engine(settings)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.rate_limiter = TokenBucketLimiter(settings.api_rate_limit, settings.api_rate_burst)
+    app.state.tenant_cache = TenantCache(settings.api_key_cache_seconds)
     app.state.detector = detector
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"groomwatch.server.routes.{name}")

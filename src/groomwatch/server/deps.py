@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from groomwatch.hotline.models import User as HotlineUser
 from groomwatch.server.models import Tenant
-from groomwatch.server.tenants import authenticate
+from groomwatch.server.tenants import TenantCache
 from groomwatch.settings import Settings
 
 
@@ -56,7 +56,8 @@ def get_tenant(
 ) -> Tenant:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _UNAUTHORIZED
-    tenant = authenticate(session, credentials.credentials)
+    cache: TenantCache = request.app.state.tenant_cache
+    tenant = cache.authenticate(session, credentials.credentials)
     if tenant is None:
         raise _UNAUTHORIZED
     request.state.tenant = tenant.name  # for the access log (a name, never a key)

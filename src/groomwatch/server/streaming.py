@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -153,6 +153,16 @@ def _lock(session: Session, tenant_id: int, external_id: str) -> StreamedConvers
     """The conversation's row, created if new, locked until the transaction ends (called inside
     :func:`~groomwatch.server.transactions.write_transaction`)."""
     postgres = is_postgres(session)
+    query = select(StreamedConversation).where(
+        StreamedConversation.tenant_id == tenant_id,
+        StreamedConversation.external_id == external_id,
+    )
+    if postgres:
+        query = query.with_for_update()
+    query = query.execution_options(populate_existing=True)
+    conv = session.scalars(query).one_or_none()
+    if conv is not None:  # the usual case: one statement
+        return conv
     now = utcnow()
     insert = postgresql.insert if postgres else sqlite.insert
     session.execute(
@@ -169,13 +179,7 @@ def _lock(session: Session, tenant_id: int, external_id: str) -> StreamedConvers
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "external_id"])
     )
-    query = select(StreamedConversation).where(
-        StreamedConversation.tenant_id == tenant_id,
-        StreamedConversation.external_id == external_id,
-    )
-    if postgres:
-        query = query.with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+    return session.scalars(query).one()
 
 
 def check_limits(messages: Sequence[IncomingMessage], *, max_chars: int) -> None:
@@ -195,7 +199,7 @@ def append_messages(
 ) -> AppendResult:
     """Apply ``messages`` to the conversation (see the module's docstring) and commit."""
     digest = request_digest(messages)
-    with write_transaction(session):
+    with write_transaction(session), session.no_autoflush:
         return _append(session, detector, tenant, external_id, messages, idempotency_key, digest)
 
 
@@ -240,6 +244,8 @@ def _append(
     now = utcnow()
     accepted = duplicates = 0
     new_findings: list[dict[str, Any]] = []
+    message_rows: list[dict[str, Any]] = []
+    finding_rows: list[dict[str, Any]] = []
     update: Any = None
     for m in messages:
         if m.client_id is not None:
@@ -248,34 +254,38 @@ def _append(
                 continue
             seen.add(m.client_id)
         update = monitor.update(Message(text=m.text, author=m.author, time=m.time))
-        position = conv.message_count + accepted
-        session.add(
-            StoredMessage(
-                conversation_id=conv.id,
-                position=position,
-                client_id=m.client_id,
-                author=m.author,
-                text=m.text,
-                time=m.time,
-                risk=float(update.risk),
-                received_at=now,
-            )
+        message_rows.append(
+            {
+                "conversation_id": conv.id,
+                "position": conv.message_count + accepted,
+                "client_id": m.client_id,
+                "author": m.author,
+                "text": m.text,
+                "time": m.time,
+                "risk": float(update.risk),
+                "received_at": now,
+            }
         )
         for f in update.findings:
-            session.add(
-                StoredFinding(
-                    conversation_id=conv.id,
-                    message=f.message,
-                    tactic=f.tactic,
-                    score=float(f.score),
-                    evidence=f.evidence,
-                    start=f.start,
-                    end=f.end,
-                    author=f.author,
-                )
+            finding_rows.append(
+                {
+                    "conversation_id": conv.id,
+                    "message": f.message,
+                    "tactic": f.tactic,
+                    "score": float(f.score),
+                    "evidence": f.evidence,
+                    "start": f.start,
+                    "end": f.end,
+                    "author": f.author,
+                }
             )
             new_findings.append(f.to_dict())
         accepted += 1
+    # Core bulk inserts: one statement per table, whatever the batch size.
+    if message_rows:
+        session.execute(insert(StoredMessage), message_rows)
+    if finding_rows:
+        session.execute(insert(StoredFinding), finding_rows)
 
     fired = False
     review_id: str | None = None

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +100,36 @@ def authenticate(session: Session, key: str) -> Tenant | None:
         return None
     tenant: Tenant = row[1]
     return tenant
+
+
+class TenantCache:
+    """Authenticated tenants by key digest, for ``ttl`` seconds, so most requests skip the key
+    lookup. A rotated key, or changed settings, take effect in each process within ``ttl``."""
+
+    def __init__(self, ttl: float, *, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Tenant]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, session: Session, key: str) -> Tenant | None:
+        if self.ttl <= 0:
+            return authenticate(session, key)
+        digest = key_digest(key) if KEY_PATTERN.fullmatch(key) else None
+        now = time.monotonic()
+        if digest is not None:
+            with self._lock:
+                hit = self._entries.get(digest)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        tenant = authenticate(session, key)
+        if tenant is not None and digest is not None:
+            session.expunge(tenant)  # a detached snapshot: its plain columns stay readable
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[digest] = (now + self.ttl, tenant)
+        return tenant
 
 
 def describe_tenant(tenant: Tenant) -> dict[str, Any]:

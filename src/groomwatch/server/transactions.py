@@ -35,9 +35,10 @@ def write_transaction(session: Session) -> Iterator[None]:
             if session.in_transaction():
                 session.rollback()
         return
+    session.commit()
+    connection = session.connection()  # checked out before queueing, never while holding the lock
     with _SQLITE_WRITERS:
-        session.commit()
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield
         finally:

@@ -64,16 +64,17 @@ def messages(pairs: list[tuple[str, str]], *, ids: str | None = None) -> list[di
 
 
 def api_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    return Settings(
-        env="test",
-        secret_key="test-secret-" + "x" * 40,
-        data_dir=data_dir,
-        database_url=database_url,
-        webhook_poll_seconds=0.05,
-        webhook_backoff_seconds=0.05,
-        webhook_timeout_seconds=2.0,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "env": "test",
+        "secret_key": "test-secret-" + "x" * 40,
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "webhook_poll_seconds": 0.05,
+        "webhook_backoff_seconds": 0.05,
+        "webhook_timeout_seconds": 2.0,
+        "api_key_cache_seconds": 0,  # tenants' settings change between requests in these tests
+    }
+    return Settings(**{**values, **overrides})
 
 
 @dataclass

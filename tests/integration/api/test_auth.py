@@ -93,3 +93,28 @@ def test_rate_limit_answers_429_with_retry_after(sqlite_api: Any) -> None:
     assert int(r.headers["retry-after"]) >= 1
     # Another tenant's key has its own bucket.
     assert api.client.get("/v1/tactics", headers=api.auth("other")).status_code == 200
+
+
+def test_the_key_cache_expires_so_a_rotated_key_stops_working(
+    sqlite_url: str, tmp_path: Any, detector: Any, kit: Any
+) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from groomwatch.db import create_db_engine, make_session_factory, upgrade_database
+    from groomwatch.server.app import create_app
+
+    upgrade_database(sqlite_url)
+    key = kit.make_tenants(sqlite_url, ("acme",))["acme"]
+    settings = kit.settings(sqlite_url, tmp_path, api_key_cache_seconds=0.5)
+    auth = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(settings, detector=detector)) as client:
+        assert client.get("/v1/tactics", headers=auth).status_code == 200
+        engine = create_db_engine(sqlite_url)
+        with make_session_factory(engine)() as session:
+            rotate_key(session, "acme")
+            session.commit()
+        engine.dispose()
+        time.sleep(0.6)
+        assert client.get("/v1/tactics", headers=auth).status_code == 401

@@ -271,6 +271,7 @@ def test_analyst_flow(client: TestClient, settings: Settings) -> None:
     assert case.status_code == 200
     assert "<mark" in case.text
     assert "<svg" in case.text
+    assert "Legal elements (advisory, not legal advice)" in case.text
     assert "/preview" in case.text
     assert "/content" not in case.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', case.text).group(1)
@@ -382,3 +383,30 @@ def test_no_personal_data_in_logs(
         "keep this between us",
     ):
         assert secret not in logged
+
+
+def test_every_form_control_has_a_label(client: TestClient, settings: Settings) -> None:
+    ref, _ = submit_report(client)
+    login(client, settings)
+    pages = [
+        "/",
+        "/report",
+        "/check",
+        "/signs",
+        "/status",
+        "/analyst/queue",
+        f"/analyst/cases/{ref}",
+        "/analyst/stats",
+    ]
+    control = re.compile(r"<(input|select|textarea)\b([^>]*)>")
+    for path in pages:
+        html = client.get(path).text
+        labels = set(re.findall(r'<label for="([^"]+)"', html))
+        for _tag, attrs in control.findall(html):
+            kind = re.search(r'type="([^"]+)"', attrs)
+            if kind and kind.group(1) in ("hidden", "submit"):
+                continue
+            ident = re.search(r'\bid="([^"]+)"', attrs)
+            assert ident, f"{path}: a form control without id: {attrs}"
+            assert ident.group(1) in labels, f"{path}: no label for #{ident.group(1)}"
+        assert html.count("<h1") == 1, path

@@ -322,3 +322,21 @@ def test_known_material_is_never_copied_into_an_export(
     assert ev["sealed"] is True
     assert ev["file"] is None
     assert ev["sha256"] == report.evidence[0].sha256
+
+
+def test_reporter_adds_text_and_files(
+    session: Session, store: EvidenceStore, limits: UploadLimits, screenshot: Upload
+) -> None:
+    report = _submit(session, store, limits).report
+    reports.add_information(
+        session, store, report, text="He wrote again.", screenshots=[screenshot], limits=limits
+    )
+    session.commit()
+    assert [n.visibility for n in report.notes] == ["reporter"]
+    assert [e.kind for e in report.evidence] == ["screenshot"]
+    assert report.reporter_updated_at is not None
+    assert triage.priority(report).reporter_update == 5.0
+    assert audit.entries_for(session, "report", report.id)[-1].action == "report.reporter_update"
+    with pytest.raises(RecordError) as err:
+        reports.add_information(session, store, report, text="  ", limits=limits)
+    assert err.value.field == "text"

@@ -33,7 +33,8 @@ def test_evaluate_table(fixtures_dir: Path, capsys: pytest.CaptureFixture[str]) 
     path = fixtures_dir / "detect" / "conversations.jsonl"
     assert run(["evaluate", str(path), "--threshold", "0.01"]) == 0
     out = capsys.readouterr().out
-    assert "latency-weighted F1" in out and "F0.5" in out
+    assert "latency-weighted F1" in out
+    assert "F0.5" in out
 
 
 def test_evaluate_pan12_with_truth_and_curves(
@@ -41,8 +42,17 @@ def test_evaluate_pan12_with_truth_and_curves(
 ) -> None:
     toy = shared_data / "pan12-toy" / "test"
     code = run(
-        ["evaluate", str(toy), "--format", "pan12", "--pan12-truth", str(toy), "--json",
-         "--curves", str(tmp_path)]
+        [
+            "evaluate",
+            str(toy),
+            "--format",
+            "pan12",
+            "--pan12-truth",
+            str(toy),
+            "--json",
+            "--curves",
+            str(tmp_path),
+        ]
     )
     assert code == 0
     m = json.loads(capsys.readouterr().out)

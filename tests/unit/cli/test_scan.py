@@ -1,4 +1,4 @@
-"""``groomwatch scan``: the output contract, first_alert from the monitor, the report, exit codes."""
+"""``groomwatch scan``: output contract, first_alert from the monitor, report, exit codes."""
 
 from __future__ import annotations
 
@@ -66,12 +66,24 @@ def test_scan_to_stdout_keeps_the_summary_on_stderr(
 def test_scan_report(fixture_file: Path, tmp_path: Path) -> None:
     report = tmp_path / "r.html"
     code = run(
-        ["scan", str(fixture_file), "-o", str(tmp_path / "o.jsonl"), "--report", str(report),
-         "--threshold", "0", "--audience", "parent"]
+        [
+            "scan",
+            str(fixture_file),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--report",
+            str(report),
+            "--threshold",
+            "0",
+            "--audience",
+            "parent",
+        ]
     )
     assert code == 0
     page = report.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "Conversation g1" in page and "<svg" in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Conversation g1" in page
+    assert "<svg" in page
 
 
 def test_scan_whatsapp_export_without_format(fixtures_dir: Path, tmp_path: Path) -> None:

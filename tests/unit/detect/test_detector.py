@@ -22,7 +22,9 @@ def test_load_is_cached_and_describes_itself(detector: Detector) -> None:
     assert 0.0 < detector.default_policy.threshold < 1.0
 
 
-def test_to_dict_is_exactly_the_scan_contract(detector: Detector, by_id: dict[str, Conversation]) -> None:
+def test_to_dict_is_exactly_the_scan_contract(
+    detector: Detector, by_id: dict[str, Conversation]
+) -> None:
     a = detector.assess(by_id["g1"])
     d = a.to_dict()
     assert list(d) == CONTRACT_KEYS
@@ -70,6 +72,8 @@ def test_conversations_without_authors_or_times_are_scored(
 
 def test_empty_conversation(detector: Detector, by_id: dict[str, Conversation]) -> None:
     a = detector.assess(by_id["e1"])
+    assert a.risk == 0.0
+    assert detector.monitor().risk == 0.0
     assert a.risk_history == ()
     assert a.first_alert is None
     assert a.findings == ()
@@ -80,7 +84,9 @@ def test_suspect_only_after_a_flag_or_warning(
     detector: Detector, by_id: dict[str, Conversation]
 ) -> None:
     low = detector.assess(by_id["g1"], AlertPolicy(threshold=1.0))
-    assert not low.flagged and low.first_alert is None and low.suspect is None
+    assert not low.flagged
+    assert low.first_alert is None
+    assert low.suspect is None
     high = detector.assess(by_id["g1"], AlertPolicy(threshold=0.0))
     assert high.first_alert == 0
     assert high.suspect == "mark77"
@@ -167,4 +173,5 @@ def test_assessment_is_frozen(detector: Detector) -> None:
     with pytest.raises(AttributeError):
         a.risk = 1.0  # type: ignore[misc]
     full = a.to_full_dict()
-    assert full["risk_history"] and full["message_risks"]
+    assert full["risk_history"]
+    assert full["message_risks"]

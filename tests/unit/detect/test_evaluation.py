@@ -37,7 +37,8 @@ def test_unlabelled_input_is_refused(detector: Detector) -> None:
 def test_pan12_toy_with_ground_truth(detector: Detector, shared_data: Path, tmp_path: Path) -> None:
     test_dir = shared_data / "pan12-toy" / "test"
     truth = Pan12Truth.load(test_dir)
-    assert truth.predators and truth.lines
+    assert truth.predators
+    assert truth.lines
     convs = list(read_conversations(test_dir, "pan12"))
     result = evaluate(detector, convs, AlertPolicy(threshold=0.0), truth)
     m = result.metrics

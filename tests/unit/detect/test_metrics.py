@@ -38,7 +38,7 @@ def test_binary_metrics_no_predictions_is_zero_not_error() -> None:
 
 
 def test_latency_penalty_anchors() -> None:
-    assert LATENCY_P == pytest.approx(math.log(3) / 89)
+    assert pytest.approx(math.log(3) / 89) == LATENCY_P
     assert latency_penalty(1) == 0.0
     # penalty(90) = -1 + 2 / (1 + exp(-ln 3)) = -1 + 2 / (4 / 3) = 0.5
     assert latency_penalty(90) == pytest.approx(0.5)
@@ -81,7 +81,15 @@ def test_pan12_problem1_and_2_by_hand() -> None:
 
 @pytest.mark.parametrize(
     ("n", "fraction", "expected"),
-    [(10, 0.1, 1), (10, 0.25, 3), (10, 0.5, 5), (3, 0.1, 1), (40, 0.25, 10), (1, 0.5, 1), (0, 0.5, 0)],
+    [
+        (10, 0.1, 1),
+        (10, 0.25, 3),
+        (10, 0.5, 5),
+        (3, 0.1, 1),
+        (40, 0.25, 10),
+        (1, 0.5, 1),
+        (0, 0.5, 0),
+    ],
 )
 def test_prefix_units(n: int, fraction: float, expected: int) -> None:
     assert prefix_units(n, fraction) == expected

@@ -73,8 +73,12 @@ def test_missing_model_folder(tmp_path: Path) -> None:
     [
         None,
         (
-            {"analyzer": "word", "ngram_range": [1, 2], "token_pattern": r"(?u)\b\w+\b",
-             "n_features": 2**20},
+            {
+                "analyzer": "word",
+                "ngram_range": [1, 2],
+                "token_pattern": r"(?u)\b\w+\b",
+                "n_features": 2**20,
+            },
             {"analyzer": "char_wb", "ngram_range": [3, 4], "n_features": 2**20},
         ),
         ({"analyzer": "word_1_2", "n_features": 2**10}, {"analyzer": "char_3_4", "n_features": 64}),

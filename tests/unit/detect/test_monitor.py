@@ -75,7 +75,8 @@ def test_a_long_message_fires_within_the_message(detector: Detector) -> None:
     policy = AlertPolicy(threshold=0.0, window=3)
     mon = detector.monitor(policy)
     update = mon.update(Message(text))
-    assert update.fired and update.alert
+    assert update.fired
+    assert update.alert
     assert update.first_alert == 0
     assert mon.n_units == 25
 
@@ -87,4 +88,5 @@ def test_updates_report_findings_with_message_index(detector: Detector) -> None:
     assert u.index == 1
     assert any(f.tactic == "secrecy" and f.message == 1 for f in u.findings)
     d = u.to_dict()
-    assert d["index"] == 1 and isinstance(d["findings"], list)
+    assert d["index"] == 1
+    assert isinstance(d["findings"], list)

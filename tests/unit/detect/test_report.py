@@ -26,10 +26,13 @@ def test_report_escapes_text_and_needs_nothing_external(
     assert "&lt;script&gt;" in page
     assert "<img" not in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
-    assert "<svg" in page and "warning at message 0" in page
+    assert "<svg" in page
+    assert "warning at message 0" in page
     assert "Secrecy" in page  # plain-language tactic title
     assert 'class="ev"' in page  # evidence span highlighted
     assert "Next steps" in page
+    assert "Legal elements" in page
+    assert "Sexual Offences Act" in page
 
 
 def test_report_lists_only_flagged(detector: Detector, by_id: dict[str, Conversation]) -> None:
@@ -42,6 +45,8 @@ def test_report_lists_only_flagged(detector: Detector, by_id: dict[str, Conversa
 
 def test_risk_chart_marks_the_alert() -> None:
     svg = risk_chart([0.1, 0.5, 0.9], 0.6, 2)
-    assert svg.startswith("<svg") and "<circle" in svg and "warning at message 2" in svg
+    assert svg.startswith("<svg")
+    assert "<circle" in svg
+    assert "warning at message 2" in svg
     assert risk_chart([], 0.5, None) == ""
     assert "<circle" not in risk_chart([0.1], 0.5, None)

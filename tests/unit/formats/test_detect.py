@@ -44,7 +44,7 @@ def test_detection_by_content_without_extension(
 
 
 def test_jsonl_extension_is_trusted_so_the_reader_names_the_bad_line() -> None:
-    with pytest.raises(FormatError, match="x.jsonl, line 1: not valid JSON"):
+    with pytest.raises(FormatError, match=r"x\.jsonl, line 1: not valid JSON"):
         read_bytes(b"not json\n", filename="x.jsonl")
 
 
@@ -57,7 +57,7 @@ def test_pan12_is_detected(shared_data: Path) -> None:
 def test_unknown_content_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.bin"
     path.write_bytes(b"\x00\x01\x02 random bytes")
-    with pytest.raises(FormatError, match="cannot tell the format.*give --format"):
+    with pytest.raises(FormatError, match=r"cannot tell the format.*give --format"):
         detect_format(path)
     with pytest.raises(FormatError, match="cannot tell the format"):
         list(read_conversations(path))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,6 +12,17 @@ from hypothesis import strategies as st
 from groomwatch.conversation import Conversation
 from groomwatch.errors import FormatError
 from groomwatch.formats import FORMATS, read_bytes
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("_chat.txt", "25/01/2024, 10:00 - A: hi\n25/01/2024, 10:01 - B: hello\n")
+        zf.writestr("b.json", '{"channel": {"id": "1"}, "messages": []}')
+    return buf.getvalue()
+
+
+_ZIP = _zip()
 
 # Starts that take the fuzzer past each format's first check, so it reaches deeper code.
 PREFIXES = [
@@ -24,6 +38,9 @@ PREFIXES = [
     b"[25/01/2024, 10:00:01] A: hi\n",
     b"text,label,conversation_id,time\n",
     b"A: hi\nB: ",
+    b"PK\x03\x04",
+    _ZIP[:60],  # a real archive, cut
+    _ZIP,  # a real archive, with bytes after it
 ]
 SUFFIXES = [b"", b"\n", b"]}", b"</text></message></conversation></conversations>", b'"}]}\n']
 
@@ -44,6 +61,8 @@ def test_reader_parses_or_raises_format_error(
     try:
         convs = read_bytes(data, filename=name, format=fmt, skip_invalid=skip)
     except FormatError as exc:
-        assert str(exc)
+        message = str(exc)
+    else:
+        assert all(isinstance(c, Conversation) for c in convs)
         return
-    assert all(isinstance(c, Conversation) for c in convs)
+    assert message.startswith((name or "<upload>", "<input>"))

@@ -87,7 +87,10 @@ def test_bytes_without_ground_truth_have_no_label(shared_data: Path) -> None:
 
 
 def test_malformed_xml_names_the_line() -> None:
-    data = b'<conversations>\n<conversation id="a">\n<message line="1"><author>x</author>\n</conversations>'
+    data = (
+        b'<conversations>\n<conversation id="a">\n'
+        b'<message line="1"><author>x</author>\n</conversations>'
+    )
     with pytest.raises(FormatError) as info:
         read_bytes(data, filename="c.xml")
     assert info.value.line == 4

@@ -112,17 +112,17 @@ def test_text_before_the_first_message_is_an_error_naming_the_line() -> None:
 
 
 def test_system_only_export_has_no_conversation() -> None:
-    data = "25/01/2024, 10:00 - Messages and calls are end-to-end encrypted.\n".encode()
+    data = b"25/01/2024, 10:00 - Messages and calls are end-to-end encrypted.\n"
     assert read_bytes(data, filename="chat.txt", format="whatsapp") == []
 
 
 def test_group_system_lines_are_dropped() -> None:
     data = (
-        '25/01/2024, 10:00 - Coach created group "Team"\n'
-        "25/01/2024, 10:00 - Coach added Kim\n"
-        "25/01/2024, 10:01 - Coach: welcome\n"
-        "25/01/2024, 10:02 - Kim left\n"
-    ).encode()
+        b'25/01/2024, 10:00 - Coach created group "Team"\n'
+        b"25/01/2024, 10:00 - Coach added Kim\n"
+        b"25/01/2024, 10:01 - Coach: welcome\n"
+        b"25/01/2024, 10:02 - Kim left\n"
+    )
     report = ReadReport()
     [conv] = read_bytes(data, filename="g.txt", report=report)
     assert [m.text for m in conv.messages] == ["welcome"]
@@ -136,3 +136,11 @@ def test_examples_are_read(shared_data: Path) -> None:
     assert {m.author for m in conv.messages} == {"Alex", "Sam"}
     assert report.system_lines == 1
     assert report.notes == []
+
+
+def test_ios_12_hour_layout() -> None:
+    data = (
+        "[1/21/24, 9:16:40\u202fAM] Robin: morning\n[1/21/24, 1:05:00\u202fPM] Kim: afternoon\n"
+    ).encode()
+    [conv] = read_bytes(data, filename="_chat.txt")
+    assert [m.time for m in conv.messages] == ["2024-01-21T09:16:40", "2024-01-21T13:05:00"]

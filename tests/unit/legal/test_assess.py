@@ -102,6 +102,16 @@ def test_time_of_day_only_rolls_over_to_the_next_day() -> None:
     assert _by_key(uk)["two_occasions"] == ("supported", (0, 8))
 
 
+def test_travel_before_a_second_occasion_does_not_count_for_s15() -> None:
+    # Everything in one sitting, then nothing: travel cannot follow two occasions.
+    lines = [*LINES[:1], (ADULT, "on my way", "2024-03-01T18:05:00Z"), *LINES[4:8]]
+    uk = _assess(_conversation(lines), suspect=ADULT)["uk_soa_2003_s15"]
+    status, messages = _by_key(uk)["travel_or_turning_up"]
+    assert status == "not_supported"
+    assert messages == (1,)
+    assert _by_key(uk)["two_occasions"] == ("supported", (0, 2))
+
+
 def test_child_16_is_not_under_16_but_is_a_minor_in_the_us() -> None:
     lines = list(LINES)
     lines[1] = (CHILD, "thanks lol im 16", LINES[1][2])

@@ -72,7 +72,9 @@ def test_same_results_in_input_order_as_the_local_engine(
 
 def test_policy_is_applied_on_the_workers(cluster: Any, conversations: list[Conversation]) -> None:
     policy = detect.AlertPolicy(threshold=0.0)
-    got = list(scan_with_dask(conversations[:5], scheduler=cluster.scheduler_address, policy=policy))
+    got = list(
+        scan_with_dask(conversations[:5], scheduler=cluster.scheduler_address, policy=policy)
+    )
     assert all(a.to_dict()["flagged"] for a in got)
     expected = [a.to_dict() for a in detect.Detector.load().assess_many(conversations[:5], policy)]
     assert [a.to_dict() for a in got] == expected

@@ -5,7 +5,7 @@
 need "adult" as much as the ``victim_age_signal`` tactic needs "under 18"). Statements about
 someone else ("my sister is 12") and numbers that are not ages ("im 5 min away", "im 20 miles
 out") are left out. A school grade gives the youngest usual age for it (US grade + 5, UK year +
-4), marked ``from_school=True``.
+4), marked ``from_school=True``. Spanish "tengo 13 años" and French "j'ai 13 ans" are read too.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ _GRADE = re.compile(
     r"(?:(?P<g>\d{1,2})(?:st|nd|rd|th)?|(?P<gw>" + "|".join(_ORDINALS) + r"))\s+grade\b"
     r"|\b(?:(?P<g2>\d{1,2})(?:st|nd|rd|th)|(?P<gw2>" + "|".join(_ORDINALS) + r"))\s+grader?\b"
 )
+# Spanish "tengo 13 años" and French "j'ai 13 ans" (apostrophes are removed: "jai").
+_OTHER_LANGUAGES = re.compile(
+    r"\b(?:tengo|cumpl[ií]|cumplo|jai|j\s+ai|jai\s+eu)\s+(?:solo\s+|s[oó]lo\s+|juste\s+|seulement\s+)?"
+    r"(?P<n>\d{1,2})\s*(?:a[nñ]os|anos|ans)\b"
+)
 _UK_YEAR = re.compile(r"\b(?:in|into|starting|doing)\s+year\s+(?P<y>\d{1,2})\b(?!\s*(?:old|s\b))")
 # Someone else's age, just before the number: "my sister is", "she's", "he is", "my son"
 _OTHER = re.compile(
@@ -97,7 +102,7 @@ AGE_ANCHORS: frozenset[str] = frozenset(
 AGE_CONTEXT: frozenset[str] = frozenset(
     {"im", "i", "am", "iam", "ill", "age", "aged", "turn", "turned", "turning", "yo", "yrs", "yr"}
     | {"years", "year", "old", "f", "m", "female", "male", "girl", "boy", "fem", "grade", "grader"}
-    | {"o", "y"}
+    | {"o", "y", "tengo", "cumpli", "cumplí", "cumplo", "jai", "ai", "años", "anos", "ans"}
     | (AGE_ANCHORS - {str(n) for n in range(5, 100)} - set(_WORD_NUMBERS))
 )
 
@@ -137,6 +142,8 @@ def stated_ages(text: str | PreparedText) -> list[StatedAge]:
 
     for m in _SELF.finditer(lower):
         add(_number(m.group("n")), m.start(), m.end())
+    for m in _OTHER_LANGUAGES.finditer(lower):
+        add(int(m.group("n")), m.start(), m.end())
     for m in _YEARS.finditer(lower):
         if not _about_someone_else(lower, m.start()):
             add(_number(m.group("n")), m.start(), m.end())

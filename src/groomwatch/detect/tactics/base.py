@@ -111,15 +111,24 @@ class PreparedText(NamedTuple):
         return first, last + 1
 
 
-def prepare(text: str) -> PreparedText:
-    """Lower-case ``text``, drop its apostrophes, and collect its words."""
+_words = _TOKEN.findall
+
+
+def _lower(text: str) -> str:
+    """``text`` lower-cased, same length, typographic apostrophes made ``'``."""
     lower = text.lower()
     if not lower.isascii():
         if len(lower) != len(text):  # a few characters grow when lower-cased (e.g. U+0130)
             lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         lower = lower.translate(_QUOTES)
+    return lower
+
+
+def prepare(text: str) -> PreparedText:
+    """Lower-case ``text``, drop its apostrophes, and collect its words."""
+    lower = _lower(text)
     stripped = lower.replace("'", "") if "'" in lower else lower
-    return PreparedText(text, stripped, frozenset(_TOKEN.findall(stripped)), lower)
+    return PreparedText(text, stripped, frozenset(_words(stripped)), lower)
 
 
 class Tactic:
@@ -336,7 +345,15 @@ class TacticRegistry:
 
     def find(self, text: str, index: int, author: str | None = None) -> list[Finding]:
         """Every tactic's findings in one message, in registry order."""
-        return self.find_prepared(prepare(text), index, author)
+        # The common case first, inlined: most messages hold no anchor word at all.
+        if self._index is None:
+            self._build_index()
+        lower = _lower(text)
+        stripped = lower.replace("'", "") if "'" in lower else lower
+        tokens = frozenset(_words(stripped))
+        if tokens.isdisjoint(self._anchor_words) and not self._always:
+            return []
+        return self.find_prepared(PreparedText(text, stripped, tokens, lower), index, author)
 
     def find_prepared(
         self, text: PreparedText, index: int, author: str | None = None

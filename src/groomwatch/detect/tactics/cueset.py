@@ -56,6 +56,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _no_yaml_booleans(v: object) -> object:
+    if isinstance(v, list | tuple) and any(isinstance(w, bool) for w in v):
+        raise ValueError(
+            "YAML read a word as true/false: quote words such as 'yes', 'no', 'on', 'off', "
+            "'true' and 'false'"
+        )
+    return v
+
+
 def _check_anchors(v: tuple[str, ...] | None) -> tuple[str, ...] | None:
     if v is None:
         return v
@@ -75,6 +84,7 @@ class _CueModel(_Model):
     also: tuple[str, ...] = ()
     note: str | None = None
 
+    _booleans = field_validator("anchors", "also", mode="before")(_no_yaml_booleans)
     _anchors = field_validator("anchors", "also")(_check_anchors)
 
 
@@ -87,6 +97,7 @@ class _CueOverride(_Model):
     note: str | None = None
     disabled: bool = False
 
+    _booleans = field_validator("anchors", "also", mode="before")(_no_yaml_booleans)
     _anchors = field_validator("anchors", "also")(_check_anchors)
 
 

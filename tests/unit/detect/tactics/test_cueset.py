@@ -120,6 +120,11 @@ tactics:
         ),
         (
             "language: en\ntactics:\n  secrecy:\n"
+            "    - {id: x, weight: 0.5, pattern: 'x', anchors: [x, no]}\n",
+            "quote words such as 'yes', 'no'",
+        ),
+        (
+            "language: en\ntactics:\n  secrecy:\n"
             "    - {id: x, weight: 0.5, pattern: 'x', colour: red}\n",
             "tactics.secrecy.0.colour",
         ),

@@ -56,3 +56,24 @@ def test_read_segments_errors(tmp_path: Path) -> None:
     bad.write_text("text,y\nhello,1\n", encoding="utf-8")
     with pytest.raises(InputError, match="columns segment and label"):
         read_segments(bad)
+
+
+def test_rates_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from groomwatch.detect.tactics.rates import main
+
+    data = tmp_path / "segments.csv"
+    data.write_text(
+        "segment,label\n"
+        '"hey, dont tell your mom, its our secret",1\n'
+        '"we should meet up sometime",1\n'
+        '"lol the game was fun",0\n',
+        encoding="utf-8",
+    )
+    assert main([str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "| secrecy | 1 (50.0%) | 0 (0.0%) |" in out
+    assert "| meeting | 1 (50.0%) | 0 (0.0%) |" in out
+    assert "dont tell" not in out  # counts only, never text
+    assert main([]) == 2
+    assert main([str(tmp_path / "absent.csv")]) == 2
+    assert "cannot read" in capsys.readouterr().err
