@@ -58,7 +58,8 @@ def main(argv: list[str]) -> int:
           f"({labelled:,} with a predator)")  # fmt: skip
     print(f"time             {elapsed:.2f} s wall, {cpu:.2f} s CPU")
     print(f"messages/s       {rate:,.0f} wall   (target >= {TARGET_RATE:,})")
-    print(f"messages/CPU-s   {messages / cpu:,.0f}   (what a quiet core would give)")
+    print(f"messages/CPU-s   {messages / cpu:,.0f}   (per second of this process's CPU time: "
+          "less affected by other processes than wall time)")  # fmt: skip
     print(f"peak RSS         {peak:.0f} MB (after imports: {rss_before:.0f} MB)   "
           f"(target <= {TARGET_RSS_MB})")  # fmt: skip
     print(f"cpus             {os.cpu_count()}, load average {load:.1f} at the end "

@@ -417,7 +417,7 @@ def warning_signs(
 
 
 def signs_for_tactics(
-    tactics: Sequence[str], *, path: Path | None = None
+    tactics: Sequence[str], *, path: Path | None = None, language: str = "en"
 ) -> tuple[WarningSign, ...]:
     """The conversation clues that explain the given tactic names, in packaged order."""
     wanted = set(tactics)

@@ -222,3 +222,38 @@ def test_to_dict_round_trip_shapes() -> None:
     }
     sign = warning_signs("conversation")[0]
     assert sign.to_dict()["tactics"] == list(sign.tactics)
+
+
+@pytest.mark.parametrize("language", ["es", "fr"])
+def test_translations_cover_the_public_guidance(language: str) -> None:
+    from groomwatch.advice import advice_languages
+
+    assert language in advice_languages()
+    english = {s.key: s for s in (*next_steps("parent"), *protective_measures(), *warning_signs())}
+    translated = (
+        *next_steps("parent", language=language),
+        *protective_measures(language=language),
+        *warning_signs(language=language),
+    )
+    assert [s.key for s in translated] == list(english)  # same entries, same order
+    for item in translated:
+        # Every public entry is translated; sources and tactic links are kept.
+        assert item.text != english[item.key].text, item.key
+        assert item.source == english[item.key].source
+    signs = signs_for_tactics(["secrecy"], language=language)
+    assert [s.key for s in signs] == ["clue_secrecy"]
+    assert signs[0].tactics == ("secrecy",)
+    # Professional steps fall back to English.
+    assert next_steps("platform", language=language) == next_steps("platform")
+
+
+def test_unknown_advice_language() -> None:
+    with pytest.raises(InputError, match="no advice in 'de'"):
+        next_steps(language="de")
+
+
+def test_deployer_override_applies_on_top_of_a_translation(tmp_path: Path) -> None:
+    path = _write(tmp_path, "steps:\n  parent:\n    - key: dont_panic\n      title: Calma\n")
+    steps = next_steps("parent", path=path, language="es")
+    assert steps[0].title == "Calma"
+    assert steps[1].title == "Guarde las pruebas"

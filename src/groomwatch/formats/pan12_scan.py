@@ -15,8 +15,9 @@ both paths give the same conversations on any well-formed file.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from groomwatch.conversation import Conversation, Message
@@ -39,6 +40,35 @@ _GAP = re.compile(r"(?:\s|<!--(?:[^-]|-(?!-))*-->)*")
 _END = re.compile(r"(?:\s|<!--(?:[^-]|-(?!-))*-->)*</conversations\s*>(?:\s|<!--.*?-->)*\Z", re.S)
 _ENTITY = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def _message_factory() -> Callable[[str, str | None, str | None, int], Message]:
+    """A constructor of :class:`Message` for the hot loop.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; setting the
+    slots through their descriptors gives the same object about 40% faster, which is a fifth of
+    the whole read. Used only while Message has exactly these four fields (else the class
+    itself is used), and the tests compare both paths' results."""
+    if [f.name for f in dataclasses.fields(Message)] != ["text", "author", "time", "line"]:
+        return Message
+    new = object.__new__
+    set_text = Message.text.__set__  # type: ignore[attr-defined]
+    set_author = Message.author.__set__  # type: ignore[attr-defined]
+    set_time = Message.time.__set__  # type: ignore[attr-defined]
+    set_line = Message.line.__set__  # type: ignore[attr-defined]
+
+    def make(text: str, author: str | None, time: str | None, line: int) -> Message:
+        m: Message = new(Message)
+        set_text(m, text)
+        set_author(m, author)
+        set_time(m, time)
+        set_line(m, line)
+        return m
+
+    return make
+
+
+_new_message = _message_factory()
 
 
 class _Irregular(Exception):
@@ -143,7 +173,8 @@ def _messages(body: str) -> list[Message]:
     if len(found) != body.count("<message"):
         raise _Irregular
     # One lean list comprehension over what the regex found ...
-    messages = [Message(t, a or None, h or None, int(n)) for n, a, h, t in found]
+    new = _new_message
+    messages = [new(t, a or None, h or None, int(n)) for n, a, h, t in found]
     if "&" in body or "\r" in body or not body.isascii():
         # ... then the few messages with an escape, a CR or non-ASCII text are rebuilt.
         for i, (n, a, h, t) in enumerate(found):
