@@ -115,6 +115,7 @@ class Detector:
         self.column_positions = {int(c): i for i, c in enumerate(model.columns.tolist())}
         self.text_weight_list: list[float] = model.linear.text_weight.tolist()
         self.idf2_list: list[float] = (model.linear.idf**2).tolist()
+        self.block_list: list[int] = model.linear.blocks.tolist()
         self.tactic_coef = dict(
             zip(model.tactic_names, model.linear.coef_tactic.tolist(), strict=True)
         )

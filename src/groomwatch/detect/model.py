@@ -169,6 +169,18 @@ class LinearRisk:
     coef_tactic: FloatArray
     coef_length: float
     intercept: float
+    block: IntArray | None = None
+    """Normalisation block of each kept column (all 0: one L2 norm over all columns)."""
+    n_blocks: int = 1
+
+    def __post_init__(self) -> None:
+        if self.block is None:
+            object.__setattr__(self, "block", np.zeros(len(self.idf), dtype=np.int64))
+
+    @property
+    def blocks(self) -> IntArray:
+        assert self.block is not None
+        return self.block
 
     @property
     def text_weight(self) -> FloatArray:
@@ -190,14 +202,27 @@ def sublinear(counts: FloatArray) -> FloatArray:
     return out
 
 
-def tfidf_rows(counts: sp.csr_matrix, idf: FloatArray) -> sp.csr_matrix:
-    """Sublinear TF x IDF, L2-normalised rows, of a matrix of counts over kept columns."""
+def tfidf_rows(
+    counts: sp.csr_matrix, idf: FloatArray, block: IntArray | None = None, n_blocks: int = 1
+) -> sp.csr_matrix:
+    """Sublinear TF x IDF of a matrix of counts over kept columns, each row L2-normalised within
+    each block of columns (``block[j]`` is column ``j``'s block; one block when ``None``)."""
     x = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-    x.data = sublinear(x.data)
-    x = sp.csr_matrix(x.multiply(idf[np.newaxis, :]))
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+    x.sum_duplicates()
+    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    blk = block[x.indices] if block is not None else np.zeros(len(x.indices), dtype=np.int64)
+    x.data = sublinear(x.data) * idf[x.indices]
+    key = rows * n_blocks + blk
+    norms = np.sqrt(np.bincount(key, weights=x.data**2, minlength=x.shape[0] * n_blocks))
+    x.data = x.data / norms[key]
+    return x
+
+
+def column_blocks(columns: IntArray, hasher_config: Sequence[Mapping[str, Any]]) -> IntArray:
+    """The block of each hashed column: which of the hashing configuration's vectorizers it
+    comes from."""
+    edges = np.cumsum([int(c["n_features"]) for c in hasher_config])
+    return np.searchsorted(edges, columns, side="right").astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,6 +294,7 @@ class RiskModel:
             "format_version": FORMAT_VERSION,
             "hashing": list(self.hasher_config),
             "tactics": list(self.tactic_names),
+            "normalisation": "per_block" if self.linear.n_blocks > 1 else "joint",
             "coef_length": self.linear.coef_length,
             "intercept": self.linear.intercept,
             "calibration": {"slope": self.calib_slope, "intercept": self.calib_intercept},
@@ -293,7 +319,11 @@ class RiskModel:
         if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{directory}: unsupported model format version")
         try:
+            columns = arrays["columns"].astype(np.int64)
+            per_block = meta.get("normalisation", "joint") == "per_block"
             linear = LinearRisk(
+                block=column_blocks(columns, meta["hashing"]) if per_block else None,
+                n_blocks=len(meta["hashing"]) if per_block else 1,
                 idf=arrays["idf"].astype(np.float64),
                 coef_text=arrays["coef_text"].astype(np.float64),
                 coef_tactic=arrays["coef_tactic"].astype(np.float64),
@@ -302,7 +332,7 @@ class RiskModel:
             )
             return cls(
                 hasher_config=tuple(meta["hashing"]),
-                columns=arrays["columns"].astype(np.int64),
+                columns=columns,
                 linear=linear,
                 tactic_names=tuple(meta["tactics"]),
                 calib_slope=float(meta["calibration"]["slope"]),

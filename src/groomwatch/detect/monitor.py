@@ -59,9 +59,13 @@ class StreamUpdate:
         }
 
 
-def _decision(linear: LinearRisk, dot: float, sq: float, tac: float, tokens: float) -> float:
+def _decision(
+    linear: LinearRisk, dot: list[float], sq: list[float], tac: float, tokens: float
+) -> float:
     """:func:`groomwatch.detect.scoring.combine` for one set of running sums."""
-    text = dot / math.sqrt(sq) if sq > 0 else 0.0
+    text = dot[0] / math.sqrt(sq[0]) if sq[0] > 0 else 0.0
+    for d, q in zip(dot[1:], sq[1:], strict=True):
+        text += d / math.sqrt(q) if q > 0 else 0.0
     return text + tac + linear.coef_length * math.log1p(tokens) + linear.intercept
 
 
@@ -79,8 +83,8 @@ class Monitor:
         self._counts: dict[int, float] = {}
         self._tactics: dict[str, float] = {}
         self._authors: dict[str, Tally] = {}
-        self._dot = 0.0
-        self._sq = 0.0
+        self._dot = [0.0] * detector.model.linear.n_blocks
+        self._sq = [0.0] * detector.model.linear.n_blocks
         self._tac = 0.0
         self._tokens = 0.0
         self._run = 0
@@ -102,6 +106,7 @@ class Monitor:
         model = det.model
         linear = model.linear
         col_pos, weight, idf2 = det.column_positions, det.text_weight_list, det.idf2_list
+        blocks, nb = det.block_list, linear.n_blocks
         index = self.n_messages
         found_all: list[Finding] = []
         fired = False
@@ -114,17 +119,19 @@ class Monitor:
                 for col, n in det.hasher.columns_of(text).items()
                 if (pos := col_pos.get(col)) is not None
             )
-            d_dot = d_sq = own_dot = own_sq = 0.0
+            d_dot, d_sq = [0.0] * nb, [0.0] * nb
+            own_dot, own_sq = [0.0] * nb, [0.0] * nb
             for pos, added in unit:
                 before = self._counts.get(pos, 0.0)
                 after = before + added
                 g_new = 1.0 + math.log(after)
                 g_old = 1.0 + math.log(before) if before > 0 else 0.0
                 g_own = 1.0 + math.log(added)
-                d_dot += weight[pos] * (g_new - g_old)
-                d_sq += idf2[pos] * (g_new * g_new - g_old * g_old)
-                own_dot += weight[pos] * g_own
-                own_sq += idf2[pos] * (g_own * g_own)
+                b = blocks[pos]
+                d_dot[b] += weight[pos] * (g_new - g_old)
+                d_sq[b] += idf2[pos] * (g_new * g_new - g_old * g_old)
+                own_dot[b] += weight[pos] * g_own
+                own_sq[b] += idf2[pos] * (g_own * g_own)
                 self._counts[pos] = after
             t_added: dict[str, float] = {}
             for f in found:
@@ -138,8 +145,9 @@ class Monitor:
                 own_tac += math.log1p(added) * coef
                 self._tactics[name] = before + added
             tokens = float(count_tokens(text))
-            self._dot += d_dot
-            self._sq += d_sq
+            for b in range(nb):
+                self._dot[b] += d_dot[b]
+                self._sq[b] += d_sq[b]
             self._tac += d_tac
             self._tokens += tokens
             self.n_units += 1
@@ -188,8 +196,8 @@ class Monitor:
             "counts": {str(k): v for k, v in self._counts.items()},
             "tactics": dict(self._tactics),
             "authors": {a: list(v) for a, v in self._authors.items()},
-            "dot": self._dot,
-            "sq": self._sq,
+            "dot": list(self._dot),
+            "sq": list(self._sq),
             "tac": self._tac,
             "tokens": self._tokens,
             "run": self._run,
@@ -215,8 +223,11 @@ class Monitor:
             self._authors = {
                 str(a): (float(v[0]), float(v[1]), int(v[2])) for a, v in state["authors"].items()
             }
-            self._dot = float(state["dot"])
-            self._sq = float(state["sq"])
+            nb = self._detector.model.linear.n_blocks
+            self._dot = [float(v) for v in state["dot"]]
+            self._sq = [float(v) for v in state["sq"]]
+            if len(self._dot) != nb or len(self._sq) != nb:
+                raise ValueError("running sums do not match the model")
             self._tac = float(state["tac"])
             self._tokens = float(state["tokens"])
             self._run = int(state["run"])

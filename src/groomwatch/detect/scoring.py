@@ -131,16 +131,21 @@ def unit_deltas(
     before: FloatArray,
     n_rows: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """Changes of the running dot product and squared norm per row when column ``pos`` of row
-    ``rows`` goes from count ``before`` to ``before + added``. Entries are summed in the order
-    given (``np.bincount``), the same order in batch and in the monitor."""
+    """Changes of the running dot products and squared norms (``n_rows x blocks``) when column
+    ``pos`` of row ``rows`` goes from count ``before`` to ``before + added``. Entries are summed in
+    the order given (``np.bincount``), the same order in batch and in the monitor."""
     g_new = sublinear(before + added)
     g_old = sublinear(before)
     tw = linear.text_weight[pos]
     idf2 = linear.idf[pos] ** 2
-    d_dot = np.bincount(rows, weights=tw * (g_new - g_old), minlength=n_rows)
-    d_sq = np.bincount(rows, weights=idf2 * (g_new**2 - g_old**2), minlength=n_rows)
-    return d_dot.astype(np.float64), d_sq.astype(np.float64)
+    nb = linear.n_blocks
+    key = rows * nb + linear.blocks[pos]
+    d_dot = np.bincount(key, weights=tw * (g_new - g_old), minlength=n_rows * nb)
+    d_sq = np.bincount(key, weights=idf2 * (g_new**2 - g_old**2), minlength=n_rows * nb)
+    return (
+        d_dot.astype(np.float64).reshape(n_rows, nb),
+        d_sq.astype(np.float64).reshape(n_rows, nb),
+    )
 
 
 def tactic_deltas(linear: LinearRisk, added: FloatArray, before: FloatArray) -> FloatArray:
@@ -155,10 +160,14 @@ def tactic_deltas(linear: LinearRisk, added: FloatArray, before: FloatArray) -> 
 def combine(
     linear: LinearRisk, dot: FloatArray, sq: FloatArray, tactic: FloatArray, tokens: FloatArray
 ) -> FloatArray:
-    """The decision from running sums: ``dot / sqrt(sq) + tactic + length + intercept``."""
-    text = np.zeros_like(dot)
+    """The decision from running sums (``dot`` and ``sq`` are ``rows x blocks``):
+    ``sum_b dot_b / sqrt(sq_b) + tactic + length + intercept``."""
+    parts = np.zeros_like(dot)
     nz = sq > 0
-    text[nz] = dot[nz] / np.sqrt(sq[nz])
+    parts[nz] = dot[nz] / np.sqrt(sq[nz])
+    text = parts[:, 0].copy()
+    for b in range(1, parts.shape[1]):
+        text += parts[:, b]
     return np.asarray(
         text + tactic + linear.coef_length * np.log1p(tokens) + linear.intercept,
         dtype=np.float64,
@@ -196,14 +205,14 @@ def score_units(batch: UnitBatch, linear: LinearRisk) -> UnitScores:
     tc = batch.tactic_counts
     cum_tc = np.zeros_like(tc)
     cum_tokens = np.zeros(n)
-    dot = np.zeros(n)
-    sq = np.zeros(n)
+    dot = np.zeros((n, linear.n_blocks))
+    sq = np.zeros((n, linear.n_blocks))
     for s, e in zip(batch.conv_start[:-1], batch.conv_start[1:], strict=True):
         if e > s:
             cum_tc[s:e] = np.cumsum(tc[s:e], axis=0)
             cum_tokens[s:e] = np.cumsum(batch.tokens[s:e])
-            dot[s:e] = np.cumsum(d_dot[s:e])
-            sq[s:e] = np.cumsum(d_sq[s:e])
+            dot[s:e] = np.cumsum(d_dot[s:e], axis=0)
+            sq[s:e] = np.cumsum(d_sq[s:e], axis=0)
     d_tac = tactic_deltas(linear, tc, cum_tc - tc)
     tac = np.zeros(n)
     for s, e in zip(batch.conv_start[:-1], batch.conv_start[1:], strict=True):

@@ -41,6 +41,7 @@ from groomwatch.detect.model import (
     LinearRisk,
     RiskModel,
     TextHasher,
+    column_blocks,
     tfidf_rows,
 )
 from groomwatch.detect.scoring import UnitBatch, read_units, score_units
@@ -68,6 +69,8 @@ class TrainConfig:
     prefix_fractions: tuple[float, ...] = PREFIX_FRACTIONS
     prefix_units: tuple[int, ...] = PREFIX_UNITS
     max_iter: int = 3000
+    block_norm: bool = True
+    """L2-normalise word and character n-grams separately (else one norm over both)."""
     full_weight: float = 1.0
     """Sample weight of a whole conversation relative to each of its shorter prefixes."""
 
@@ -124,8 +127,14 @@ def _fit(
     df = np.bincount(full.indices, minlength=design.counts.shape[1])
     columns = np.flatnonzero(df >= config.min_df).astype(np.int64)
     idf = np.log((1.0 + len(convs)) / (1.0 + df[columns])) + 1.0
+    n_blocks = len(config.hashing) if config.block_norm else 1
+    block = (
+        column_blocks(columns, config.hashing)
+        if config.block_norm
+        else np.zeros(len(columns), dtype=np.int64)
+    )
     in_train = np.isin(design.prefix_conv_arr, convs)
-    x_text = tfidf_rows(design.counts[in_train][:, columns], idf)
+    x_text = tfidf_rows(design.counts[in_train][:, columns], idf, block, n_blocks)
     x_other = np.hstack(
         [np.log1p(design.tactics[in_train]), np.log1p(design.tokens[in_train])[:, None]]
     )
@@ -139,6 +148,8 @@ def _fit(
     coef = clf.coef_.ravel().astype(np.float64)
     k, t = len(columns), design.tactics.shape[1]
     return columns, LinearRisk(
+        block=block,
+        n_blocks=n_blocks,
         idf=idf.astype(np.float64),
         coef_text=coef[:k],
         coef_tactic=coef[k : k + t],
@@ -329,6 +340,7 @@ def _cross_validate(
         "config": {
             "C": config.C,
             "full_weight": config.full_weight,
+            "block_norm": config.block_norm,
             "min_df": config.min_df,
             "max_fpr": config.max_fpr,
             "windows": list(config.windows),

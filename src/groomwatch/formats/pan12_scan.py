@@ -52,10 +52,11 @@ def _message_factory() -> Callable[[str, str | None, str | None, int], Message]:
     if [f.name for f in dataclasses.fields(Message)] != ["text", "author", "time", "line"]:
         return Message
     new = object.__new__
-    set_text = Message.text.__set__  # type: ignore[attr-defined]
-    set_author = Message.author.__set__  # type: ignore[attr-defined]
-    set_time = Message.time.__set__  # type: ignore[attr-defined]
-    set_line = Message.line.__set__  # type: ignore[attr-defined]
+    slots = Message.__dict__  # the slot descriptors
+    set_text = slots["text"].__set__
+    set_author = slots["author"].__set__
+    set_time = slots["time"].__set__
+    set_line = slots["line"].__set__
 
     def make(text: str, author: str | None, time: str | None, line: int) -> Message:
         m: Message = new(Message)
@@ -178,8 +179,11 @@ def _messages(body: str) -> list[Message]:
     if "&" in body or "\r" in body or not body.isascii():
         # ... then the few messages with an escape, a CR or non-ASCII text are rebuilt.
         for i, (n, a, h, t) in enumerate(found):
-            if "&" in t or "\r" in t or not t.isascii() or "&" in a or "&" in h:
-                messages[i] = Message(_clean(t), _unescape(a) or None, _unescape(h) or None, int(n))
+            if "&" in t or "\r" in t or not t.isascii():
+                t = _clean(t)
+            elif not ("&" in a or "&" in h or "\r" in a or "\r" in h):
+                continue
+            messages[i] = new(t, _unescape(a) or None, _unescape(h) or None, int(n))
     return messages
 
 
@@ -193,8 +197,9 @@ def _unescape(value: str) -> str:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     if "&" not in value:
         return value
-    named = sum(value.count(f"&{name};") for name in _NAMED)
-    if named == value.count("&"):  # the usual case: only the five predefined entities
+    count = value.count
+    named = count("&amp;") + count("&lt;") + count("&gt;") + count("&quot;") + count("&apos;")
+    if named == count("&"):  # the usual case: only the five predefined entities
         for name in ("lt", "gt", "quot", "apos"):
             value = value.replace(f"&{name};", _NAMED[name])
         return value.replace("&amp;", "&")

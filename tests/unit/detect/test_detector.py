@@ -130,7 +130,9 @@ def _reference_decisions(detector: Detector, conv: Conversation) -> list[float]:
                     tactic_counts[detector.tactic_index[f.tactic]] += 1
             counts = model.kept_counts(detector.hasher.transform(units))
             total = counts.sum(axis=0)
-            x = tfidf_rows(type(counts)(total), model.linear.idf)
+            x = tfidf_rows(
+                type(counts)(total), model.linear.idf, model.linear.blocks, model.linear.n_blocks
+            )
             text_part = float((x @ model.linear.coef_text)[0])
             tokens = sum(count_tokens(u) for u in units)
             out.append(

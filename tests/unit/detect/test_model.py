@@ -100,3 +100,23 @@ def test_unknown_analyzer_is_refused() -> None:
 
     with pytest.raises(ModelError, match="analyzer"):
         TextHasher(({"analyzer": "eval", "n_features": 8},))
+
+
+def test_tfidf_rows_normalises_each_block_like_sklearn() -> None:
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    from groomwatch.detect.model import column_blocks, tfidf_rows
+
+    counts = sp.csr_matrix(np.array([[1, 0, 3, 2, 0], [0, 0, 0, 4, 1], [0, 0, 0, 0, 0]]))
+    idf = np.array([1.0, 2.0, 1.5, 1.2, 3.0])
+    block = np.array([0, 0, 0, 1, 1])
+    got = tfidf_rows(counts, idf, block, 2).toarray()
+    dense = counts.toarray().astype(float)
+    tf = np.where(dense > 0, 1 + np.log(np.where(dense > 0, dense, 1)), 0) * idf
+    expected = np.hstack([normalize(tf[:, :3]), normalize(tf[:, 3:])])
+    assert got == pytest.approx(expected)
+    joint = tfidf_rows(counts, idf).toarray()
+    assert joint == pytest.approx(normalize(tf))
+    config = ({"n_features": 4}, {"n_features": 4})
+    assert column_blocks(np.array([0, 3, 4, 7]), config).tolist() == [0, 0, 1, 1]

@@ -51,6 +51,7 @@ UNUSUAL = [
     '<message line="7"><!-- note --><author>b</author><time>10:05</time><text>c</text></message>',
     "<message line='8'><author>b</author><time>10:06</time><text>quotes</text></message>",
     msg("9", "b", "10:07", "<text>mojibake cafÃ©</text>"),
+    msg("10", "b\r\nc &amp; d", "10:&#48;8", "<text>plain</text>"),
 ]
 
 
@@ -141,3 +142,17 @@ def test_any_escaped_text_reads_the_same(pairs: list[tuple[str, str]]) -> None:
     data = f'<conversations><conversation id="c">{body}</conversation></conversations>'.encode()
     fast, slow = both(data)
     assert fast == slow
+
+
+def test_hot_loop_messages_are_ordinary_messages() -> None:
+    import dataclasses
+
+    from groomwatch.conversation import Message
+    from groomwatch.formats.pan12_scan import _new_message
+
+    m = _new_message("hi", "a", "10:00", 3)
+    assert type(m) is Message
+    assert m == Message("hi", "a", "10:00", 3)
+    assert hash(m) == hash(Message("hi", "a", "10:00", 3))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.text = "x"  # type: ignore[misc]
