@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,7 +146,7 @@ def scan(
         input, format, skip_invalid=skip_invalid, options=options, report=read_report
     )
     kept: list[tuple[Conversation, Assessment]] = []
-    held: list[Conversation] = []
+    held: deque[Conversation] = deque()
 
     def remember(items: Iterator[Conversation]) -> Iterator[Conversation]:
         for c in items:
@@ -174,7 +175,7 @@ def scan(
     with _output(output) as fh, _progress(_err, "conversations") as progress:
         task = progress.add_task("scanning", total=None)
         for a in results:
-            conv = held.pop(0)
+            conv = held.popleft()
             fh.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
             n += 1
             n_messages += len(conv.messages)

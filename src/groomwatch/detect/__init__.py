@@ -12,8 +12,16 @@ Public interface::
 from __future__ import annotations
 
 from groomwatch.detect.detector import Assessment, Detector
-from groomwatch.detect.monitor import Monitor, StreamUpdate
+from groomwatch.detect.monitor import Monitor, MonitorStateError, StreamUpdate
 from groomwatch.detect.policy import AlertPolicy
 from groomwatch.detect.tactics.base import Finding
 
-__all__ = ["AlertPolicy", "Assessment", "Detector", "Finding", "Monitor", "StreamUpdate"]
+__all__ = [
+    "AlertPolicy",
+    "Assessment",
+    "Detector",
+    "Finding",
+    "Monitor",
+    "MonitorStateError",
+    "StreamUpdate",
+]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from groomwatch.conversation import Conversation
+from groomwatch.conversation import Conversation, Message
 from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect, is_grooming_message
 from groomwatch.detect.model import (
     DEFAULT_MODEL_DIR,
@@ -248,6 +248,14 @@ class Detector:
         if policy is None and state is not None and isinstance(state.get("policy"), Mapping):
             policy = AlertPolicy.from_dict(state["policy"])
         return Monitor(self, policy or self.default_policy, state)
+
+    def replay(self, messages: Iterable[Message], policy: AlertPolicy | None = None) -> Monitor:
+        """A new monitor fed ``messages`` in order: how to rebuild a stream's state after the
+        model changed (restoring then raises :class:`MonitorStateError`)."""
+        mon = self.monitor(policy)
+        for m in messages:
+            mon.update(m)
+        return mon
 
     def describe(self) -> dict[str, Any]:
         """What the API's health and tactics endpoints show about the model."""

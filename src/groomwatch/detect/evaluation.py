@@ -12,6 +12,7 @@ predator, problem 1 is scored on the suspects of flagged conversations and probl
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,7 +170,7 @@ def _with_conv(
     detector: Detector, convs: Iterable[Conversation], policy: AlertPolicy
 ) -> Iterable[tuple[tuple[Any, Any], Conversation]]:
     """Pairs of ``(assessment, trace)`` with their conversation, holding one batch at a time."""
-    buffer: list[Conversation] = []
+    buffer: deque[Conversation] = deque()
 
     def remember(items: Iterable[Conversation]) -> Iterable[Conversation]:
         for c in items:
@@ -177,7 +178,7 @@ def _with_conv(
             yield c
 
     for pair in detector.traces(remember(convs), policy):
-        conv = buffer.pop(0)
+        conv = buffer.popleft()
         yield pair, conv
 
 

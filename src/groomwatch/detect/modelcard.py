@@ -40,19 +40,25 @@ def render_model_card(model: RiskModel, data_description: str) -> str:
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     pol = model.policy
+    norm = (
+        "word and character n-grams each on their own"
+        if model.linear.n_blocks > 1
+        else "one norm over all columns"
+    )
     return f"""# Model card: groomwatch risk model
 
 ## What it is
 A logistic regression over (a) hashed word 1-2-gram and character 3-4-gram counts
 (scikit-learn `HashingVectorizer`, {len(model.columns):,} hashed columns kept: document frequency
->= {cfg.get("min_df", 2)}), sublinear TF x IDF, L2-normalised; (b) `log(1 + findings)` of each of
-the {len(model.tactic_names)} grooming tactics of `groomwatch.detect.tactics`;
-(c) `log(1 + tokens)`.
+>= {cfg.get("min_df", 2)}), sublinear TF x IDF, L2-normalised ({norm});
+(b) `log(1 + findings)` of each of the {len(model.tactic_names)} grooming tactics of
+`groomwatch.detect.tactics`; (c) `log(1 + tokens)`.
 The decision is Platt-scaled into a probability (`risk`). The representation is additive, so the
 streaming monitor updates it in O(new features) per message and gives exactly the batch result.
 Trained on prefixes of many lengths of every conversation (fractions
-{cfg.get("prefix_fractions")} of its units and the first {cfg.get("prefix_units")} units) so
-that it warns early. Logistic regression C = {cfg.get("C")}, class weights balanced.
+{cfg.get("prefix_fractions")} of its units
+and the first {cfg.get("prefix_units")} units) so that it warns early.
+Logistic regression C = {cfg.get("C")}, class weights balanced.
 
 Artifact: `model.json` (configuration, tactic names, calibration, policy, these figures) and
 `weights.npz` (numpy arrays, loaded with `allow_pickle=False`); loading it runs no code. It holds
@@ -98,5 +104,14 @@ score alone; every threshold is the deployer's to set.
 - Positive segments are longer than negative ones in the training data; the length feature and the
   prefix training temper but do not remove this.
 - The dev set is small (148 positives); the cross-validated figures have wide confidence intervals
-  (one positive is 0.7 % of recall).
+  (one positive is 0.7 % of recall), and configurations within about 0.015 F1 of each other could
+  not be told apart.
+- **Domain shift.** The text model learned the style of 2000-2012 IRC decoy chats. On modern,
+  short, synthetic chats written in neutral words it transfers poorly: a synthetic grooming pattern
+  (age question, gift, secrecy, platform switch, photo request, meeting) can score low while an
+  ordinary modern chat scores high. The tactic findings, listed with every assessment whatever its
+  risk, are the more robust signal there; review them, and calibrate the threshold on your own
+  labelled data (`groomwatch evaluate`, `groomwatch train`) before relying on the risk.
+- The risk of a very short prefix (the first few messages) is noisy; the policy's minimum number of
+  units and persistence window are there for that.
 """

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 STATE_VERSION = 2
 
 
+class MonitorStateError(InputError):
+    """A saved monitor state cannot be restored: another model, another state version, or a
+    damaged state. Rebuild the monitor by feeding the stored messages again
+    (:meth:`Detector.replay <groomwatch.detect.detector.Detector.replay>`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamUpdate:
     """What one message changed: the risk after it, the alert state now, whether the warning
@@ -210,9 +216,9 @@ class Monitor:
 
     def _restore(self, state: Mapping[str, Any]) -> None:
         if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
-            raise InputError("monitor state: unsupported or missing version")
+            raise MonitorStateError("monitor state: unsupported or missing version")
         if state.get("model") != self._detector.fingerprint:
-            raise InputError("monitor state: saved with a different model")
+            raise MonitorStateError("monitor state: saved with a different model")
         try:
             n_cols = len(self._detector.model.columns)
             counts = {int(k): float(v) for k, v in state["counts"].items()}
@@ -238,4 +244,4 @@ class Monitor:
             fa = state["first_alert"]
             self.first_alert = None if fa is None else int(fa)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise InputError(f"monitor state: invalid ({exc})") from None
+            raise MonitorStateError(f"monitor state: invalid ({exc})") from None

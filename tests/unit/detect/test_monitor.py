@@ -7,7 +7,7 @@ import json
 import pytest
 
 from groomwatch.conversation import Conversation, Message
-from groomwatch.detect import AlertPolicy, Detector, StreamUpdate
+from groomwatch.detect import AlertPolicy, Detector, MonitorStateError, StreamUpdate
 from groomwatch.errors import InputError
 
 
@@ -60,8 +60,9 @@ def test_state_is_bounded_by_the_model_not_the_conversation(detector: Detector) 
 def test_state_from_another_model_or_garbage_is_refused(detector: Detector) -> None:
     mon = detector.monitor()
     state = mon.state_dict()
-    with pytest.raises(InputError, match="different model"):
+    with pytest.raises(MonitorStateError, match="different model"):
         detector.monitor(state={**state, "model": "0000"})
+    assert issubclass(MonitorStateError, InputError)
     with pytest.raises(InputError, match="version"):
         detector.monitor(state={**state, "version": 99})
     with pytest.raises(InputError, match="invalid"):
@@ -90,3 +91,10 @@ def test_updates_report_findings_with_message_index(detector: Detector) -> None:
     d = u.to_dict()
     assert d["index"] == 1
     assert isinstance(d["findings"], list)
+
+
+def test_replay_rebuilds_the_state(detector: Detector, by_id: dict[str, Conversation]) -> None:
+    msgs = by_id["g1"].messages
+    mon = detector.monitor()
+    _feed(mon, msgs)
+    assert detector.replay(msgs).state_dict() == mon.state_dict()

@@ -3,18 +3,12 @@
 
 from __future__ import annotations
 
-import importlib
-
 from alembic import context
 
+# Every table module, so that autogenerate sees the whole metadata.
+import groomwatch.hotline.models
+import groomwatch.server.models  # noqa: F401
 from groomwatch.db.base import Base, create_db_engine
-
-# Import every table module so that autogenerate sees the whole metadata.
-for _module in ("groomwatch.server.models", "groomwatch.hotline.models"):
-    try:
-        importlib.import_module(_module)
-    except ModuleNotFoundError:  # a table module not written yet
-        pass
 
 config = context.config
 target_metadata = Base.metadata
