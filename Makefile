@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint format bench install install-dev clean
+.PHONY: run test lint format bench i18n install install-dev clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: scan the bundled example conversations with the shipped model (SQLite, no setup).
+## run: scan the bundled example conversations with the shipped model (HTML report in var/),
+## then serve the API and the hotline pages on SQLite (var/groomwatch.db) with a demo API key.
 run: install
-	$(BIN)/groomwatch inspect examples/
+	@mkdir -p var
+	$(BIN)/groomwatch scan examples/ --output var/scan.jsonl --report var/report.html
+	@echo "Scan results: var/scan.jsonl   HTML report: var/report.html"
+	$(BIN)/groomwatch serve --demo
 
 ## test: install the dev extras and run the whole suite.
 test: install-dev
@@ -43,6 +47,11 @@ format: install-dev
 ## bench: every benchmark in benchmarks/, printing its figures.
 bench: install-dev
 	$(PY) benchmarks/run_all.py
+
+## i18n: refresh the gettext catalogues from the templates and compile them.
+i18n: install-dev
+	$(PY) -m groomwatch.server.i18n update
+	$(PY) -m groomwatch.server.i18n compile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
