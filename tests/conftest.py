@@ -74,19 +74,41 @@ def postgres_server() -> Iterator[str]:
 
     if as_root:
         shutil.chown(workdir, "postgres", "postgres")
-    run(str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
-        "--no-sync", "-E", "UTF8", "--locale=C")
-    run(str(bindir / "pg_ctl"), "-D", str(datadir), "-w", "-t", "60", "-l",
-        str(workdir / "log"), "-o",
+    run(
+        str(bindir / "initdb"),
+        "-D",
+        str(datadir),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    )
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(datadir),
+        "-w",
+        "-t",
+        "60",
+        "-l",
+        str(workdir / "log"),
+        "-o",
         f"-h 127.0.0.1 -p {port} -k {workdir} -c fsync=off -c max_connections=200",
-        "start")
+        "start",
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         subprocess.run(
             (["runuser", "-u", "postgres", "--"] if as_root else [])
             + [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"],
-            capture_output=True, timeout=60, check=False,
+            capture_output=True,
+            timeout=60,
+            check=False,
         )
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -217,9 +217,7 @@ def _participant(raw: Any, i: int) -> Participant:
     try:
         role = Role(role_raw)
     except ValueError:
-        raise RecordError(
-            "must be one of unknown, child, adult", field=f"{where}.role"
-        ) from None
+        raise RecordError("must be one of unknown, child, adult", field=f"{where}.role") from None
     age = raw.get("age")
     if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 < age < 130):
         raise RecordError("must be a whole number of years or null", field=f"{where}.age")
