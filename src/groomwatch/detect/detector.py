@@ -4,17 +4,19 @@ scoring whole conversations (:meth:`Detector.assess`, :meth:`Detector.assess_man
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from groomwatch.conversation import Conversation, Message
+from groomwatch.conversation import Conversation, Message, Participant
 from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect, is_grooming_message
+from groomwatch.detect.fusion import PatternTracker, fused_step
 from groomwatch.detect.model import (
     DEFAULT_MODEL_DIR,
     META_FILE,
@@ -56,6 +58,10 @@ class Assessment:
     risk_history: tuple[float, ...]
     grooming_messages: tuple[int, ...]
     message_risks: tuple[float, ...] = ()
+    components: dict[str, float] = field(default_factory=dict)
+    """The parts of the final risk (:mod:`groomwatch.detect.fusion`): ``language`` (the text
+    model's probability), ``tactics`` (the tactic pattern's) and ``context`` (what declared roles
+    and the other participant's age signal add to the pattern)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``groomwatch scan`` output contract (DESIGN.md)."""
@@ -74,17 +80,20 @@ class Assessment:
         out["risk_history"] = [round(r, 4) for r in self.risk_history]
         out["grooming_messages"] = list(self.grooming_messages)
         out["message_risks"] = [round(r, 4) for r in self.message_risks]
+        out["components"] = {k: round(v, 4) for k, v in self.components.items()}
         return out
 
 
 @dataclass(frozen=True, eq=False)
 class Trace:
     """The risk after every unit of a conversation, the message of each unit, and the number of
-    units seen when the warning fired (``None`` if it never did)."""
+    units seen when the warning fired (``None`` if it never did); ``unit_decisions`` are the text
+    model's running decisions (before calibration and fusion)."""
 
     unit_risks: FloatArray
     unit_messages: IntArray
     alert_unit: int | None
+    unit_decisions: FloatArray | None = None
 
 
 def tactic_registry(cues_path: Path | None) -> TacticRegistry:
@@ -170,8 +179,11 @@ class Detector:
             chunk, self.registry, self.hasher, self.model.tactic_names, self.model.kept_counts
         )
         scores = score_units(batch, self.model.linear)
-        risk = self.model.risk(scores.cumulative)
-        own = self.model.risk(scores.own)
+        model = self.model
+        fusion = model.fusion
+        cumulative = scores.cumulative.tolist()
+        own = model.risk(scores.own)
+        tokens = batch.tokens.tolist()
         empty_risk = 0.0  # no messages, no evidence
         for ci, conv in enumerate(chunk):
             s, e = int(batch.conv_start[ci]), int(batch.conv_start[ci + 1])
@@ -181,9 +193,23 @@ class Detector:
             first_alert: int | None = None
             alert_unit: int | None = None
             run = 0
+            tracker = (
+                None
+                if fusion is None
+                else PatternTracker.for_participants(fusion, conv.participants)
+            )
+            seen_tokens = 0.0
+            unit_risks: list[float] = []
+            components: dict[str, float] = {}
             for u in range(s, e):
                 m = int(batch.unit_msg[u])
-                r = float(risk[u])
+                seen_tokens += tokens[u]
+                if tracker is not None:
+                    tracker.add(conv.messages[m].author, batch.unit_findings[u])
+                r, components = fused_step(
+                    fusion, model.text_logit(cumulative[u]), seen_tokens, tracker
+                )
+                unit_risks.append(r)
                 history[m] = r
                 msg_risk[m] = max(msg_risk[m], float(own[u]))
                 run, alert = persistence_step(policy, r, run, u - s + 1)
@@ -194,10 +220,12 @@ class Detector:
             assessment = self._finish(
                 conv, final, flagged, first_alert, history, msg_risk, batch.findings[ci]
             )
+            assessment = dataclasses.replace(assessment, components=components)
             trace = Trace(
-                unit_risks=np.asarray(risk[s:e], dtype=np.float64),
+                unit_risks=np.asarray(unit_risks, dtype=np.float64),
                 unit_messages=np.asarray(batch.unit_msg[s:e], dtype=np.int64),
                 alert_unit=alert_unit,
+                unit_decisions=np.asarray(scores.cumulative[s:e], dtype=np.float64),
             )
             yield assessment, trace
 
@@ -241,18 +269,28 @@ class Detector:
 
     # --- streams ------------------------------------------------------------------------------
     def monitor(
-        self, policy: AlertPolicy | None = None, state: Mapping[str, Any] | None = None
+        self,
+        policy: AlertPolicy | None = None,
+        state: Mapping[str, Any] | None = None,
+        participants: Sequence[Participant] = (),
     ) -> Monitor:
         """A streaming monitor; ``state`` (from :meth:`Monitor.state_dict`) restores one. Without
-        ``policy``, a restored monitor keeps the policy it was saved with."""
+        ``policy``, a restored monitor keeps the policy it was saved with. ``participants``
+        (declared roles and ages) are context for the tactic pattern; a restored monitor keeps
+        the participants it was started with."""
         if policy is None and state is not None and isinstance(state.get("policy"), Mapping):
             policy = AlertPolicy.from_dict(state["policy"])
-        return Monitor(self, policy or self.default_policy, state)
+        return Monitor(self, policy or self.default_policy, state, participants)
 
-    def replay(self, messages: Iterable[Message], policy: AlertPolicy | None = None) -> Monitor:
+    def replay(
+        self,
+        messages: Iterable[Message],
+        policy: AlertPolicy | None = None,
+        participants: Sequence[Participant] = (),
+    ) -> Monitor:
         """A new monitor fed ``messages`` in order: how to rebuild a stream's state after the
         model changed (restoring then raises :class:`MonitorStateError`)."""
-        mon = self.monitor(policy)
+        mon = self.monitor(policy, participants=participants)
         for m in messages:
             mon.update(m)
         return mon
@@ -266,6 +304,7 @@ class Detector:
             "features": len(self.model.columns),
             "metrics": self.model.metrics,
             "info": self.model.info,
+            "fusion": None if self.model.fusion is None else self.model.fusion.to_dict(),
         }
 
 

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
+from groomwatch.detect.fusion import FusionConfig
 from groomwatch.errors import ModelError
 
 FORMAT_VERSION = 1
@@ -239,6 +240,9 @@ class RiskModel:
     policy: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    fusion: FusionConfig | None = None
+    """How the text model's risk is fused with the tactic pattern (:mod:`groomwatch.detect.fusion`);
+    ``None``: the risk is the text model's alone."""
 
     def __post_init__(self) -> None:
         n = len(self.columns)
@@ -273,6 +277,10 @@ class RiskModel:
         z = self.calib_slope * np.asarray(decision, dtype=np.float64) + self.calib_intercept
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
+    def text_logit(self, decision: float) -> float:
+        """The calibrated log-odds of one decision value (before fusion)."""
+        return self.calib_slope * decision + self.calib_intercept
+
     def risk_scalar(self, decision: float) -> float:
         z = self.calib_slope * decision + self.calib_intercept
         if z >= 0:
@@ -300,6 +308,7 @@ class RiskModel:
             "calibration": {"slope": self.calib_slope, "intercept": self.calib_intercept},
             "threshold": self.threshold,
             "policy": self.policy,
+            "fusion": None if self.fusion is None else self.fusion.to_dict(),
             "metrics": self.metrics,
             "info": self.info,
         }
@@ -341,6 +350,7 @@ class RiskModel:
                 policy=dict(meta["policy"]),
                 metrics=dict(meta.get("metrics") or {}),
                 info=dict(meta.get("info") or {}),
+                fusion=None if not meta.get("fusion") else FusionConfig.from_dict(meta["fusion"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{directory}: incomplete model: {exc}") from exc

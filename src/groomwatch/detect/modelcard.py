@@ -12,6 +12,9 @@ def _f(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
+_NEG_HEAD = "negatives flagged by the pattern alone"
+
+
 def render_model_card(model: RiskModel, data_description: str) -> str:
     cv: dict[str, Any] = model.metrics.get("cross_validation", {})
     whole = cv.get("whole", {})
@@ -39,6 +42,37 @@ def render_model_card(model: RiskModel, data_description: str) -> str:
         ("average precision", _f(cv.get("average_precision"))),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    whole_fusion = cv.get("fusion", {})
+    ramp_rows = "\n".join(
+        f"| {r['ramp_tokens']:g} | {r['threshold']} | {_f(r['f1'])} | {r['fpr']:.4f} | "
+        f"{_f(r['f1_10'])} | {_f(r['f1_25'])} | {_f(r['f1_50'])} | {_f(r['f_latency'])} | "
+        f"{r['pattern_alone_fp']} |"
+        for r in cv.get("ramp_candidates", [])
+    )
+    fu = model.fusion
+    if fu is None:
+        fusion_text = "The risk is the text model's probability alone (no fusion)."
+    else:
+        sev = ", ".join(f"{k} {v:g}" for k, v in sorted(fu.severity.items(), key=lambda x: -x[1]))
+        fusion_text = f"""The risk fuses this text model with an explicit grooming-pattern score by
+noisy-OR (`groomwatch.detect.fusion`):
+
+    language = sigmoid(prior + ramp * (z_text - prior)),  ramp = min(1, tokens / {fu.ramp_tokens:g})
+    pattern  = sigmoid(offset + max over authors a of g_a)     (0 while no author has a pattern)
+    g_a      = sum of severities of the distinct tactics in a's own messages
+               + {fu.victim_context:g} if another participant signals being under 18
+               + {fu.role_context:g} if a is declared an adult and another participant a child
+    risk     = 1 - (1 - language) * (1 - pattern)
+
+`z_text` is the Platt-scaled log-odds of the text model; `prior` = {fu.prior:.4f} (the log-odds of
+a positive in the training data); an author needs at least {fu.min_tactics} distinct tactics for a
+pattern, so one tactic, with or without context, never makes one. Severities: {sev}.
+`offset` = {fu.offset:.4f}: the highest value at which at most
+{cfg.get("max_pattern_fp", 1)} training negative(s) reach the text-only threshold through the
+pattern alone. The ramp (tokens until the text model has its full weight) was chosen by
+cross-validation: the longest whose latency-weighted F1 is within
+{cfg.get("ramp_tolerance", 0)} of the best (table below). Every term is monotone in added tactic
+evidence, and the streaming monitor updates it per message with exactly the batch result."""
     pol = model.policy
     norm = (
         "word and character n-grams each on their own"
@@ -84,6 +118,19 @@ chosen on the same out-of-fold scores they are reported on, the figures are slig
 | --- | --- |
 {table}
 
+{fusion_text}
+
+Candidate ramps (same folds; each with its own threshold, window and minimum units):
+
+| ramp (tokens) | threshold | F1 | FPR | F1 10 % | F1 25 % | F1 50 % | latency F1 | {_NEG_HEAD} |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{ramp_rows}
+
+At the chosen policy, {whole_fusion.get("negatives_flagged_by_pattern_alone", "n/a")} of the
+negatives and {whole_fusion.get("positives_flagged_by_pattern_alone", "n/a")} of the positives
+reach the threshold through the tactic pattern alone; the corpus has no declared roles, so the
+role term is not calibrated on it (it is a fixed prior judgement).
+
 Reproduce: `groomwatch train --data ../shared/data/vtpan-segments-dev.csv --output MODEL_DIR`
 (fixed seeds; see `docs/research.md`).
 
@@ -112,6 +159,17 @@ score alone; every threshold is the deployer's to set.
   ordinary modern chat scores high. The tactic findings, listed with every assessment whatever its
   risk, are the more robust signal there; review them, and calibrate the threshold on your own
   labelled data (`groomwatch evaluate`, `groomwatch train`) before relying on the risk.
-- The risk of a very short prefix (the first few messages) is noisy; the policy's minimum number of
-  units and persistence window are there for that.
+- The risk of a very short prefix (the first few messages) is noisy; the text model's evidence
+  ramp, the policy's minimum number of units and persistence window are there for that.
+- **Seen on modern synthetic chat** (the project's `examples/`, short synthetic chats; measured
+  when this model was shipped, see docs/research.md for the figures). The text model alone gave a
+  grooming conversation written in neutral words (flattery, age question, gift card, secrecy,
+  moving to another app; declared adult and 12-year-old) a risk of about 0.002, and an ordinary
+  chat between two school friends 0.95 on its first message and 0.6-0.9 throughout, with a
+  warning at its third message. The fusion lets explicit tactic patterns flag the first kind; the
+  ramp removes the early swings, but the text model still scores that ordinary chat up to about
+  0.8, about 0.05 under the threshold, so false positives on ordinary modern chat remain likely
+  and are not measured. Patterns of three tactics (secrecy, isolation and a meeting; or a gift, a
+  photo request and a threat, even from a declared adult to a child) stayed just under the
+  threshold. The severities and the context terms are judgements, not fitted.
 """

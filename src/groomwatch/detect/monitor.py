@@ -12,12 +12,13 @@ original would have.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from groomwatch.conversation import Message
+from groomwatch.conversation import Message, Participant
 from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect
+from groomwatch.detect.fusion import PatternTracker, fused_step
 from groomwatch.detect.model import LinearRisk
 from groomwatch.detect.policy import AlertPolicy, persistence_step
 from groomwatch.detect.scoring import find_in_unit, unit_texts
@@ -28,7 +29,7 @@ from groomwatch.errors import InputError
 if TYPE_CHECKING:
     from groomwatch.detect.detector import Detector
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 class MonitorStateError(InputError):
@@ -51,6 +52,9 @@ class StreamUpdate:
     findings: tuple[Finding, ...]
     suspect: str | None
     message_risk: float = 0.0
+    components: Mapping[str, float] | None = None
+    """The parts of the risk after this message (see :class:`Assessment
+    <groomwatch.detect.detector.Assessment>`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,7 @@ class StreamUpdate:
             "suspect": self.suspect,
             "message_risk": round(self.message_risk, 6),
             "findings": [f.to_dict() for f in self.findings],
+            "components": {k: round(v, 6) for k, v in (self.components or {}).items()},
         }
 
 
@@ -83,6 +88,7 @@ class Monitor:
         detector: Detector,
         policy: AlertPolicy,
         state: Mapping[str, Any] | None = None,
+        participants: Sequence[Participant] = (),
     ) -> None:
         self._detector = detector
         self.policy = policy
@@ -99,6 +105,11 @@ class Monitor:
         self.risk = 0.0  # no messages, no evidence
         self.alert = False
         self.first_alert: int | None = None
+        fusion = detector.model.fusion
+        self._pattern = (
+            None if fusion is None else PatternTracker.for_participants(fusion, participants)
+        )
+        self.components: dict[str, float] = {}
         if state is not None:
             self._restore(state)
 
@@ -157,8 +168,13 @@ class Monitor:
             self._tac += d_tac
             self._tokens += tokens
             self.n_units += 1
-            self.risk = model.risk_scalar(
-                _decision(linear, self._dot, self._sq, self._tac, self._tokens)
+            if self._pattern is not None:
+                self._pattern.add(message.author, found)
+            self.risk, self.components = fused_step(
+                model.fusion,
+                model.text_logit(_decision(linear, self._dot, self._sq, self._tac, self._tokens)),
+                self._tokens,
+                self._pattern,
             )
             own = model.risk_scalar(_decision(linear, own_dot, own_sq, own_tac, tokens))
             message_risk = max(message_risk, own)
@@ -182,6 +198,7 @@ class Monitor:
             findings=tuple(found_all),
             suspect=self.suspect,
             message_risk=message_risk,
+            components=dict(self.components),
         )
 
     @property
@@ -212,6 +229,8 @@ class Monitor:
             "risk": self.risk,
             "alert": self.alert,
             "first_alert": self.first_alert,
+            "pattern": None if self._pattern is None else self._pattern.state_dict(),
+            "components": dict(self.components),
         }
 
     def _restore(self, state: Mapping[str, Any]) -> None:
@@ -243,5 +262,12 @@ class Monitor:
             self.alert = bool(state["alert"])
             fa = state["first_alert"]
             self.first_alert = None if fa is None else int(fa)
+            fusion = self._detector.model.fusion
+            pattern = state["pattern"]
+            if (fusion is None) != (pattern is None):
+                raise ValueError("pattern state does not match the model")
+            if fusion is not None:
+                self._pattern = PatternTracker.from_state(fusion, pattern)
+            self.components = {str(k): float(v) for k, v in state["components"].items()}
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise MonitorStateError(f"monitor state: invalid ({exc})") from None

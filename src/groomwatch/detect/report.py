@@ -18,6 +18,7 @@ from typing import Any
 
 from groomwatch.conversation import Conversation
 from groomwatch.detect.detector import Assessment, Detector
+from groomwatch.detect.fusion import describe_driver
 
 MAX_MESSAGES_SHOWN = 2000
 
@@ -190,7 +191,12 @@ def _section(
         f'<p>Risk <span class="risk">{a.risk:.3f}</span>; warning at message '
         f"{_e(a.first_alert if a.first_alert is not None else 'none')}; most likely groomer: "
         f"{_e(a.suspect or 'not known (no authors)')}.</p>"
-        f"{risk_chart(a.risk_history, threshold, a.first_alert)}"
+        + (
+            f'<p class="driver">{_e(describe_driver(a.components, threshold))}</p>'
+            if a.components
+            else ""
+        )
+        + f"{risk_chart(a.risk_history, threshold, a.first_alert)}"
         + (
             "<h3>Tactics found</h3><table><tr><th>tactic</th><th>messages</th>"
             f"<th>what it means</th></tr>{tactic_rows}</table>"

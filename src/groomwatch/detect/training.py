@@ -33,6 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from groomwatch.conversation import Conversation
+from groomwatch.detect.fusion import FusionConfig, logit, pattern_logits
 from groomwatch.detect.metrics import binary_metrics, latency_weighted_f1, prefix_units
 from groomwatch.detect.model import (
     DEFAULT_HASHING,
@@ -73,6 +74,14 @@ class TrainConfig:
     """L2-normalise word and character n-grams separately (else one norm over both)."""
     full_weight: float = 1.0
     """Sample weight of a whole conversation relative to each of its shorter prefixes."""
+    ramp_tokens: tuple[float, ...] = (0.0, 25.0, 50.0, 100.0, 200.0)
+    """Candidate evidence ramps of the text model (tokens until its full weight; 0: none)."""
+    ramp_tolerance: float = 0.025
+    """The longest ramp whose latency-weighted F1 is within this of the best is chosen: a
+    little early-detection F1 on the corpus (whose segments are long) is traded for a text model
+    that does not decide on a few short chat messages (docs/research.md)."""
+    max_pattern_fp: int = 1
+    """Negatives allowed to reach the threshold through the tactic pattern alone."""
 
 
 @dataclass
@@ -202,6 +211,16 @@ def first_alert_unit(
     return None
 
 
+def _sigmoid(z: FloatArray | float) -> FloatArray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=np.float64))))
+
+
+def _risk_threshold(negatives: FloatArray, max_fpr: float) -> float:
+    """:func:`_threshold_for` on risks, taken midway in log-odds (so it stays below 1)."""
+    p = np.clip(negatives, 1e-15, 1.0 - 1e-15)
+    return float(_sigmoid(_threshold_for(np.log(p / (1.0 - p)), max_fpr)))
+
+
 def _threshold_for(negatives: FloatArray, max_fpr: float) -> float:
     """The lowest threshold keeping the share of ``negatives`` at or above it <= ``max_fpr``:
     midway between the highest negative allowed to be flagged and the next one."""
@@ -296,33 +315,89 @@ def _cross_validate(
     platt = LogisticRegression(C=1e6, max_iter=1000)
     platt.fit(np.array(xs)[:, None], np.array(ys))
     slope, icept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    # Threshold: the lowest keeping the whole-conversation FPR <= max_fpr. Persistence window and
-    # minimum units: the best latency-weighted F1 at that threshold (false alarms of the warning
-    # count in its F1).
-    last = np.array([d[-1] for d in decisions])
-    t_dec = _threshold_for(last[labels == 0], config.max_fpr)
-    best: tuple[float, int, int, dict[str, Any]] | None = None
-    for w in config.windows:
-        for mm in config.min_units:
-            m = evaluate_decisions(labels, decisions, t_dec, w, mm)
-            key = m["latency"]["f_latency"]
-            if best is None or key > best[0] + 1e-12:
-                best = (key, w, mm, m)
-    assert best is not None
-    _, window, min_units, metrics = best
+    # Fusion (groomwatch.detect.fusion): for each candidate ramp, the text model's shrunk
+    # probability; the pattern offset such that at most max_pattern_fp negatives reach the
+    # text-only threshold through the pattern alone; the fused risk; its threshold (the lowest
+    # keeping the whole-conversation FPR <= max_fpr; fused risks are >= the text's, so the fused
+    # threshold is >= the text-only one and the pattern-alone count can only fall); persistence
+    # window and minimum units with the best latency-weighted F1 at that threshold.
+    prior = math.log(float(labels.sum()) / float(len(labels) - labels.sum()))
+    base = FusionConfig(prior=prior, offset=0.0)
+    text_logits = [slope * d + icept for d in decisions]
+    cum_tokens: list[FloatArray] = []
+    patterns: list[FloatArray] = []
+    for c, conv in enumerate(convs):
+        s0, e0 = int(batch.conv_start[c]), int(batch.conv_start[c + 1])
+        cum_tokens.append(np.cumsum(batch.tokens[s0:e0]))
+        authors = [conv.messages[int(m)].author for m in batch.unit_msg[s0:e0]]
+        g = pattern_logits(base, conv.participants, authors, batch.unit_findings[s0:e0])
+        patterns.append(np.array(g, dtype=np.float64))
+    ramp_table: list[dict[str, Any]] = []
+    chosen: tuple[float, float, float, int, int, dict[str, Any]] | None = None
+    candidates: list[tuple[float, float, float, int, int, dict[str, Any]]] = []
+    last_g = np.array([g[-1] if len(g) else -math.inf for g in patterns])
+    for ramp in config.ramp_tokens:
+        lang = [
+            _sigmoid(prior + (np.minimum(1.0, t / ramp) if ramp > 0 else 1.0) * (z - prior))
+            for z, t in zip(text_logits, cum_tokens, strict=True)
+        ]
+        t_text = _risk_threshold(np.array([v[-1] for v in lang])[labels == 0], config.max_fpr)
+        allowed = config.max_pattern_fp
+        z_t = logit(t_text)
+        neg_g = np.sort(last_g[labels == 0])[::-1]
+        nxt = float(neg_g[allowed]) if allowed < len(neg_g) else -math.inf
+        offset = z_t - nxt - 1e-6 if math.isfinite(nxt) else z_t - 2.0 * max(base.severity.values())
+        fused = [
+            1.0 - (1.0 - v) * (1.0 - _sigmoid(offset + g))
+            for v, g in zip(lang, patterns, strict=True)
+        ]
+        t_f = _risk_threshold(np.array([v[-1] for v in fused])[labels == 0], config.max_fpr)
+        best: tuple[float, int, int, dict[str, Any]] | None = None
+        for w in config.windows:
+            for mm in config.min_units:
+                m = evaluate_decisions(labels, fused, t_f, w, mm)
+                key = m["latency"]["f_latency"]
+                if best is None or key > best[0] + 1e-12:
+                    best = (key, w, mm, m)
+        assert best is not None
+        _, w_k, mm_k, m_k = best
+        pattern_flags = _sigmoid(offset + last_g) >= t_f
+        pat_fp = int(pattern_flags[labels == 0].sum())
+        lang_fp = sum(int(v[-1] >= t_f) for v, y in zip(lang, labels, strict=True) if y == 0)
+        m_k["fusion"] = {
+            "ramp_tokens": ramp,
+            "offset": offset,
+            "negatives_flagged_by_pattern_alone": pat_fp,
+            "negatives_flagged_by_language_alone": lang_fp,
+            "positives_flagged_by_pattern_alone": int(pattern_flags[labels == 1].sum()),
+        }
+        ramp_table.append(
+            {
+                "ramp_tokens": ramp,
+                "threshold": round(t_f, 6),
+                "window": w_k,
+                "min_units": mm_k,
+                "f1": m_k["whole"]["f1"],
+                "fpr": m_k["whole"]["fpr"],
+                "f1_10": m_k["prefix_10"]["f1"],
+                "f1_25": m_k["prefix_25"]["f1"],
+                "f1_50": m_k["prefix_50"]["f1"],
+                "f_latency": m_k["latency"]["f_latency"],
+                "pattern_alone_fp": pat_fp,
+            }
+        )
+        candidates.append((ramp, offset, t_f, w_k, mm_k, m_k))
+    top = max(c[5]["latency"]["f_latency"] for c in candidates)
+    for cand in candidates:
+        near_top = cand[5]["latency"]["f_latency"] >= top - config.ramp_tolerance - 1e-12
+        if near_top and (chosen is None or cand[0] > chosen[0]):
+            chosen = cand
+    assert chosen is not None
+    ramp_k, offset, threshold, window, min_units, metrics = chosen
+    metrics["ramp_candidates"] = ramp_table
+    fusion = FusionConfig(prior=prior, offset=offset, ramp_tokens=ramp_k)
     say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
     columns, linear = _fit(design, batch, labels, np.arange(len(convs), dtype=np.int64), config)
-    model_stub = RiskModel(
-        hasher_config=tuple(config.hashing),
-        columns=columns,
-        linear=linear,
-        tactic_names=registry.names,
-        calib_slope=slope,
-        calib_intercept=icept,
-        threshold=0.5,
-        policy={},
-    )
-    threshold = float(model_stub.risk_scalar(t_dec))
     policy = {"threshold": round(threshold, 6), "window": window, "min_messages": min_units}
     metrics = {
         "cross_validation": {
@@ -347,6 +422,9 @@ def _cross_validate(
             "min_units": list(config.min_units),
             "prefix_fractions": list(config.prefix_fractions),
             "prefix_units": list(config.prefix_units),
+            "ramp_tokens": list(config.ramp_tokens),
+            "ramp_tolerance": config.ramp_tolerance,
+            "max_pattern_fp": config.max_pattern_fp,
         },
     }
     model = RiskModel(
@@ -360,6 +438,7 @@ def _cross_validate(
         policy=policy,
         metrics=metrics,
         info=info,
+        fusion=fusion,
     )
     say("done", 1.0)
     return model, CrossValidation(

@@ -45,7 +45,7 @@ def test_scan_writes_the_contract_in_input_order(
         assert list(row) == CONTRACT_KEYS
         assert 0.0 <= row["risk"] <= 1.0
         assert row["flagged"] == (det.assess(conv, policy).risk >= 0.02)
-        mon = det.monitor(policy)
+        mon = det.monitor(policy, participants=conv.participants)
         for m in conv.messages:
             mon.update(m)
         assert row["first_alert"] == mon.first_alert

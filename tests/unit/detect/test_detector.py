@@ -103,7 +103,7 @@ def test_first_alert_and_history_equal_the_monitor(
     mid = float(np.median(a.risk_history))
     for policy in (detector.default_policy, AlertPolicy(mid, window=2), AlertPolicy(mid)):
         a = detector.assess(conv, policy)
-        mon = detector.monitor(policy)
+        mon = detector.monitor(policy, participants=conv.participants)
         updates = [mon.update(m) for m in conv.messages]
         assert [u.risk for u in updates] == pytest.approx(list(a.risk_history), abs=1e-12)
         assert mon.first_alert == a.first_alert
@@ -150,8 +150,9 @@ def test_incremental_representation_equals_direct_computation(
     for cid in ("g1", "s1"):
         conv = by_id[cid]
         _a, trace = next(detector.traces([conv]))
-        expected = detector.model.risk(np.array(_reference_decisions(detector, conv)))
-        assert trace.unit_risks == pytest.approx(expected, abs=1e-9)
+        expected = np.array(_reference_decisions(detector, conv))
+        assert trace.unit_decisions is not None
+        assert trace.unit_decisions == pytest.approx(expected, abs=1e-9)
 
 
 def test_one_long_text_scores_like_its_units_as_messages(detector: Detector) -> None:
