@@ -76,7 +76,7 @@ class TrainConfig:
     """Sample weight of a whole conversation relative to each of its shorter prefixes."""
     ramp_tokens: tuple[float, ...] = (0.0, 25.0, 50.0, 100.0, 200.0)
     """Candidate evidence ramps of the text model (tokens until its full weight; 0: none)."""
-    ramp_tolerance: float = 0.025
+    ramp_tolerance: float = 0.005
     """The longest ramp whose latency-weighted F1 is within this of the best is chosen: a
     little early-detection F1 on the corpus (whose segments are long) is traded for a text model
     that does not decide on a few short chat messages (docs/research.md)."""
