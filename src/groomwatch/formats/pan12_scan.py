@@ -33,7 +33,7 @@ _HEAD = re.compile(r"\A\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<conver
 _CONV_START = re.compile(r'<conversation\s+id="([^"<&]*)"\s*>')
 _CONV_END = "</conversation>"
 _MSG = re.compile(
-    r'<message\s+line="([0-9]+)"\s*>\s*<author>([^<]*)</author>\s*<time>([^<]*)</time>'
+    r'<message\s+line="([0-9]+)"\s*>\s*<author>([^<&\r]*)</author>\s*<time>([^<&\r]*)</time>'
     r"\s*(?:<text>([^<]*)</text>|<text\s*/>)\s*</message\s*>"
 )
 _GAP = re.compile(r"(?:\s|<!--(?:[^-]|-(?!-))*-->)*")
@@ -173,18 +173,22 @@ def _messages(body: str) -> list[Message]:
     found = _MSG.findall(body)
     if len(found) != body.count("<message"):
         raise _Irregular
-    # One lean list comprehension over what the regex found ...
     new = _new_message
-    messages = [new(t, a or None, h or None, int(n)) for n, a, h, t in found]
-    if "&" in body or "\r" in body or not body.isascii():
-        # ... then the few messages with an escape, a CR or non-ASCII text are rebuilt.
-        for i, (n, a, h, t) in enumerate(found):
-            if "&" in t or "\r" in t or not t.isascii():
-                t = _clean(t)
-            elif not ("&" in a or "&" in h or "\r" in a or "\r" in h):
-                continue
-            messages[i] = new(t, _unescape(a) or None, _unescape(h) or None, int(n))
-    return messages
+    if "&" not in body and "\r" not in body and body.isascii():
+        # The common case: one lean list comprehension over what the regex found.
+        return [new(t, a or None, h or None, int(n)) for n, a, h, t in found]
+    # Authors and times never hold an escape or a CR here (the pattern leaves those to lxml), so
+    # only a text with an escape, a CR or non-ASCII characters needs cleaning.
+    clean = _clean
+    return [
+        new(
+            t if (t.isascii() and "&" not in t and "\r" not in t) else clean(t),
+            a or None,
+            h or None,
+            int(n),
+        )
+        for n, a, h, t in found
+    ]
 
 
 def _clean(text: str) -> str:
