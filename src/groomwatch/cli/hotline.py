@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from groomwatch.cli.app import app
-from groomwatch.errors import InputError
+from groomwatch.cli.common import database_session, load_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from groomwatch.settings import Settings
+    pass
 
 users_app = typer.Typer(help="Hotline accounts (analyst, supervisor, admin).", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -30,35 +26,6 @@ retention_app = typer.Typer(
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
-
-
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from groomwatch.settings import get_settings
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        raise InputError(f"settings: {exc.errors()[0]['msg']}") from None
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    try:
-        from groomwatch.db import create_db_engine, make_session_factory, upgrade_database
-    except ImportError:  # pragma: no cover - the server extra is not installed
-        raise InputError(
-            "the hotline needs the server extra: pip install 'groomwatch[server]'"
-        ) from None
-    url = settings.resolved_database_url
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    try:
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @users_app.command("create")
@@ -77,8 +44,8 @@ def users_create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = _settings()
-    with _session(settings) as session:
+    settings = load_settings()
+    with database_session(settings) as session:
         user = create_user(session, email, password, role, actor="cli")
         session.commit()
         typer.echo(f"created {user.role} {user.email} (id {user.id})")
@@ -89,7 +56,7 @@ def users_list() -> None:
     """The accounts, their roles and whether they are locked."""
     from groomwatch.hotline.users import list_users
 
-    with _session(_settings()) as session:
+    with database_session(load_settings()) as session:
         for user in list_users(session):
             state = "active" if user.active else "disabled"
             typer.echo(f"{user.id}\t{user.email}\t{user.role}\t{state}")
@@ -109,7 +76,7 @@ def audit_verify(
     was edited, deleted or reordered."""
     from groomwatch.hotline.audit import verify
 
-    with _session(_settings()) as session:
+    with database_session(load_settings()) as session:
         result = verify(session, expect_head=expect_head)
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
@@ -136,8 +103,8 @@ def retention_apply(
     from groomwatch.hotline import retention
     from groomwatch.hotline.evidence import EvidenceStore
 
-    settings = _settings()
-    with _session(settings) as session:
+    settings = load_settings()
+    with database_session(settings) as session:
         result = retention.apply(
             session,
             EvidenceStore.for_data_dir(settings.data_dir),

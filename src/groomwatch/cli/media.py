@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from groomwatch.cli.app import app
+from groomwatch.cli.common import load_settings
 from groomwatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,23 +43,10 @@ BanksOption = Annotated[
 ]
 
 
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from groomwatch.settings import get_settings
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "settings"
-        raise InputError(f"settings: {where}: {err['msg']}") from None
-
-
 def _store(banks: Path | None, *, create: bool = True) -> BankStore:
     from groomwatch.media.bank import BankStore
 
-    return BankStore.open(banks or _settings().resolved_media_dir, create=create)
+    return BankStore.open(banks or load_settings().resolved_media_dir, create=create)
 
 
 def _print_json(data: Any) -> None:
@@ -103,7 +91,7 @@ def hash_command(
     ] = False,
 ) -> None:
     """Print an upload's hashes as JSON: pdq, quality, md5, sha256 (pdq for images only)."""
-    hashes = _hash_file(file, _settings())
+    hashes = _hash_file(file, load_settings())
     out = hashes.to_dict()
     if not dihedral:
         out.pop("dihedral", None)
@@ -128,7 +116,7 @@ def match_command(
     distance, threshold, variant, source, date, counted, explanation)."""
     from groomwatch.media.matching import Matcher
 
-    settings = _settings()
+    settings = load_settings()
     hashes = _hash_file(file, settings)
     store = _store(banks)
     result = Matcher(store, min_quality=settings.media_min_quality, dihedral=dihedral).match(hashes)

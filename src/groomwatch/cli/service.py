@@ -12,21 +12,19 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
 
 from groomwatch.cli.app import app
+from groomwatch.cli.common import database_session, load_settings
 from groomwatch.errors import InputError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from groomwatch.server.tenants import IssuedKey
-    from groomwatch.settings import Settings
 
 tenants_app = typer.Typer(
     help="Platforms using the detection API: keys, early-warning settings, webhook.",
@@ -35,37 +33,6 @@ tenants_app = typer.Typer(
 app.add_typer(tenants_app, name="tenants")
 
 DEMO_TENANT = "demo"
-
-
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from groomwatch.settings import get_settings
-
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "settings"
-        raise InputError(f"settings: {where}: {err['msg']}") from None
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    try:
-        from groomwatch.db import create_db_engine, make_session_factory, upgrade_database
-    except ImportError:  # pragma: no cover - the server extra is not installed
-        raise InputError(
-            "the service needs the server extra: pip install 'groomwatch[server]'"
-        ) from None
-    url = settings.resolved_database_url
-    upgrade_database(url)
-    engine = create_db_engine(url)
-    try:
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -93,8 +60,8 @@ def serve(
         raise InputError(f"--port: {port} is not a port (1-65535)")
     if workers < 1:
         raise InputError("--workers: must be at least 1")
-    settings = _settings()
-    with _session(settings) as session:
+    settings = load_settings()
+    with database_session(settings) as session:
         if demo:
             issued = _demo_key(session)
             session.commit()
@@ -151,7 +118,7 @@ def tenants_create(
     """Create a tenant and print its first API key (shown once, stored only as a digest)."""
     from groomwatch.server.tenants import create_tenant
 
-    with _session(_settings()) as session:
+    with database_session(load_settings()) as session:
         issued = create_tenant(session, name)
         session.commit()
     typer.echo(f"tenant {issued.tenant} created")
@@ -168,7 +135,7 @@ def tenants_list(
     from groomwatch.server.models import Tenant
     from groomwatch.server.tenants import describe_tenant
 
-    with _session(_settings()) as session:
+    with database_session(load_settings()) as session:
         rows = [describe_tenant(t) for t in session.scalars(select(Tenant).order_by(Tenant.name))]
     if as_json:
         for row in rows:
@@ -200,7 +167,7 @@ def tenants_rotate_key(name: str) -> None:
     """Revoke the tenant's keys and print a new one (shown once)."""
     from groomwatch.server.tenants import rotate_key
 
-    with _session(_settings()) as session:
+    with database_session(load_settings()) as session:
         issued = rotate_key(session, name)
         session.commit()
     typer.echo(f"tenant {issued.tenant}: previous keys revoked")
@@ -247,7 +214,7 @@ def tenants_set(
     if webhook_secret is not None and len(webhook_secret) < 16:
         raise InputError("--webhook-secret: use at least 16 characters (or --new-webhook-secret)")
     printed_secret: str | None = None
-    with _session(_settings()) as session:
+    with database_session(load_settings()) as session:
         tenant = get_tenant_by_name(session, name)
         if reset:
             tenant.threshold = tenant.window = tenant.min_messages = None
