@@ -124,16 +124,33 @@ def throwaway_postgres() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn workers), in MiB."""
-    total = 0
+def _with_children(pid: int) -> list[int]:
     pids = [pid]
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
     except OSError:
         pass
-    for p in pids:
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (uvicorn workers), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _with_children(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / ticks
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MiB."""
+    total = 0
+    for p in _with_children(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -283,6 +300,7 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
                 raise SystemExit(f"server did not start; see {workdir / 'server.log'}")
             time.sleep(0.2)
         rss = {"start": rss_mib(server.pid)}
+        cpu_start = cpu_seconds(server.pid)
         queue: Any = mp.get_context("spawn").Queue()
         gen = mp.get_context("spawn").Process(
             target=_load_process,
@@ -291,9 +309,11 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         gen.start()
         time.sleep(args.seconds / 2)
         rss["middle"] = rss_mib(server.pid)
+        load_middle = os.getloadavg()
         result = queue.get(timeout=args.seconds * 10 + 120)
         gen.join(30)
         rss["end"] = rss_mib(server.pid)
+        cpu_used = cpu_seconds(server.pid) - cpu_start
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -324,7 +344,9 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
             "p99": round(_pct(result["from_due"], 99) * 1000, 2),
         },
         "server_rss_mib": {k: round(v, 1) for k, v in rss.items()},
-        "load_average": os.getloadavg(),
+        "server_cpu_ms_per_append": round(cpu_used * 1000 / len(lat), 2) if lat else None,
+        "load_average_middle": load_middle,
+        "load_average_end": os.getloadavg(),
     }
 
 

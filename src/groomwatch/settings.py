@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(
         default=10.0, ge=0, description="How long a process reuses a key's tenant (0: never)."
     )
+    api_monitor_cache_size: int = Field(
+        default=1024,
+        ge=0,
+        description="Streaming detectors kept in memory per process, by conversation (0: none).",
+    )
 
     # --- hotline ---------------------------------------------------------------------------
     country: str = Field(

@@ -9,11 +9,15 @@ logged by type and place only, because an exception's message can carry the data
 
 from __future__ import annotations
 
+import atexit
+import copy
 import json
 import logging
+import queue
 import sys
 import traceback
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 LOGGER_NAME = "groomwatch.server"
@@ -37,13 +41,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class _Enqueue(QueueHandler):
+    """Hands records to the writer thread. Unlike the standard ``prepare``, never renders a
+    traceback into the message (the JSON lines carry no exception text)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        out = copy.copy(record)
+        out.msg = record.getMessage()
+        out.args = None
+        out.exc_info = None
+        out.exc_text = None
+        out.stack_info = None
+        return out
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Send the service's logs as JSON to stderr (idempotent)."""
+    """Send the service's logs as JSON to stderr (idempotent).
+
+    The lines are written by a background thread: the request path (the event loop's access log)
+    only puts a record on a queue and never waits on a write to stderr, which, with worker
+    threads busy, would make it wait for the GIL after every request."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(level.upper())
     if not any(getattr(h, "_groomwatch", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
+        writer = logging.StreamHandler(sys.stderr)
+        writer.setFormatter(JsonFormatter())
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = QueueListener(records, writer)
+        listener.start()
+        atexit.register(listener.stop)  # writes what is still queued
+        handler = _Enqueue(records)
         handler._groomwatch = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False

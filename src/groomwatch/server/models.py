@@ -112,6 +112,9 @@ class StreamedConversation(Base):
     first_alert: Mapped[int | None] = mapped_column(Integer, default=None)
     suspect: Mapped[str | None] = mapped_column(String(200), default=None)
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    participants: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    """The participants the platform declared (``{"id", "role", "age"}``), context for the
+    detector's tactic pattern (declared adult to child)."""
 
 
 class StoredMessage(Base):

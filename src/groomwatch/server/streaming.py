@@ -16,23 +16,44 @@ stored, and no alert exists without its messages.
 
 Retries are safe: a message carrying a client ``id`` already stored is skipped, and an append
 made with an ``Idempotency-Key`` already seen returns the first answer without applying anything.
+
+Cost: the hot path is a handful of prebuilt Core statements on the session's connection (the
+locking read also brings the review id and whether any client id is a duplicate), and the
+restored detector is kept in this process (:class:`MonitorCache`), used only while the row's
+version is the one it wrote, so the stored state is read and decoded only after another process
+(or a failed append) moved the conversation on. The state is still written by every append.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from groomwatch.advice import next_steps
-from groomwatch.conversation import Message
+from groomwatch.conversation import Message, Participant, Role
+from groomwatch.detect.fusion import is_adult, is_minor
+from groomwatch.detect.monitor import Monitor
 from groomwatch.errors import GroomwatchError, RecordError
 from groomwatch.server import metrics
 from groomwatch.server.models import (
@@ -133,10 +154,13 @@ def platform_steps() -> tuple[dict[str, Any], ...]:
     return tuple({"key": s.key, "title": s.title, "text": s.text} for s in next_steps("platform"))
 
 
-def request_digest(messages: Sequence[IncomingMessage]) -> str:
-    canonical = json.dumps(
-        [[m.client_id, m.author, m.text, m.time] for m in messages], separators=(",", ":")
-    )
+def request_digest(
+    messages: Sequence[IncomingMessage], participants: Sequence[Participant] = ()
+) -> str:
+    body: list[Any] = [[m.client_id, m.author, m.text, m.time] for m in messages]
+    if participants:
+        body.append([participant_dict(p) for p in participants])
+    canonical = json.dumps(body, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -149,43 +173,220 @@ def tenant_policy(detector: Any, tenant: Tenant) -> Any:
     return type(detector.default_policy).from_dict(merged)
 
 
-def _lock(session: Session, tenant_id: int, external_id: str) -> StreamedConversation:
-    """The conversation's row, created if new, locked until the transaction ends (called inside
-    :func:`~groomwatch.server.transactions.write_transaction`)."""
-    postgres = is_postgres(session)
-    query = select(StreamedConversation).where(
-        StreamedConversation.tenant_id == tenant_id,
-        StreamedConversation.external_id == external_id,
+class MonitorCache:
+    """Restored streaming detectors of this process, by conversation row and version.
+
+    An append takes the conversation's monitor out (:meth:`take`) while it holds the
+    conversation's lock and puts it back (:meth:`put`) only after its commit, under the version
+    it wrote. A monitor is used only when the row's stored version (and creation time, so an
+    erased and re-created conversation never matches) is the one it was put back with, so an
+    append made by another process, or a failed one, makes this process restore from the stored
+    state instead. At most ``max_entries`` monitors are kept (least recently used dropped)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[Any, ...], Monitor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[Any, ...]) -> Monitor | None:
+        if self.max_entries <= 0:
+            return None
+        with self._lock:
+            return self._entries.pop(key, None)
+
+    def put(self, key: tuple[Any, ...], monitor: Monitor) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._entries[key] = monitor
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(slots=True)
+class _Locked:
+    """The conversation's row as an append needs it (the state is read only when needed)."""
+
+    id: int
+    created_at: Any
+    version: int
+    message_count: int
+    risk: float
+    alert: bool
+    first_alert: int | None
+    suspect: str | None
+    participants: list[dict[str, Any]] | None
+    review: str | None
+    has_duplicates: bool
+
+
+_CONV = StreamedConversation.metadata.tables[StreamedConversation.__tablename__]
+_MESSAGES = StoredMessage.metadata.tables[StoredMessage.__tablename__]
+_FINDINGS = StoredFinding.metadata.tables[StoredFinding.__tablename__]
+_REVIEWS = Review.metadata.tables[Review.__tablename__]
+_IDEMPOTENT = IdempotentAppend.metadata.tables[IdempotentAppend.__tablename__]
+
+
+def _lock_query(with_client_ids: bool, postgres: bool) -> Select[Any]:
+    """The conversation's row (bound: ``tenant_id``, ``external_id``, ``client_ids``), its
+    review item's id and whether any of ``client_ids`` is already stored: one round trip."""
+    review = (
+        select(_REVIEWS.c.id)
+        .where(_REVIEWS.c.conversation_id == _CONV.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    dup: Any = literal(False)
+    if with_client_ids:
+        dup = exists(
+            select(literal(1)).where(
+                _MESSAGES.c.conversation_id == _CONV.c.id,
+                _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True)),
+            )
+        )
+    query = select(
+        _CONV.c.id,
+        _CONV.c.created_at,
+        _CONV.c.version,
+        _CONV.c.message_count,
+        _CONV.c.risk,
+        _CONV.c.alert,
+        _CONV.c.first_alert,
+        _CONV.c.suspect,
+        _CONV.c.participants,
+        review.label("review"),
+        dup.label("has_duplicates"),
+    ).where(
+        _CONV.c.tenant_id == bindparam("tenant_id"),
+        _CONV.c.external_id == bindparam("external_id"),
     )
     if postgres:
-        query = query.with_for_update()
-    query = query.execution_options(populate_existing=True)
-    conv = session.scalars(query).one_or_none()
-    if conv is not None:  # the usual case: one statement
-        return conv
-    now = utcnow()
-    insert = postgresql.insert if postgres else sqlite.insert
-    session.execute(
-        insert(StreamedConversation)
-        .values(
-            tenant_id=tenant_id,
-            external_id=external_id,
-            created_at=now,
-            updated_at=now,
-            version=0,
-            message_count=0,
-            risk=0.0,
-            alert=False,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "external_id"])
+        query = query.with_for_update(of=_CONV)
+    return query
+
+
+# Built once: SQLAlchemy then reuses their compiled form (and cache key) on every append.
+_LOCK_QUERIES = {(c, pg): _lock_query(c, pg) for c in (False, True) for pg in (False, True)}
+_STATE_QUERY = select(_CONV.c.state).where(_CONV.c.id == bindparam("conversation_id"))
+_SEEN_QUERY = select(_MESSAGES.c.client_id).where(
+    _MESSAGES.c.conversation_id == bindparam("conversation_id"),
+    _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True)),
+)
+_IDEMPOTENT_QUERY = select(_IDEMPOTENT.c.request_digest, _IDEMPOTENT.c.response).where(
+    _IDEMPOTENT.c.conversation_id == bindparam("conversation_id"),
+    _IDEMPOTENT.c.key == bindparam("key"),
+)
+_INSERT_MESSAGES = insert(_MESSAGES)
+_INSERT_FINDINGS = insert(_FINDINGS)
+_UPDATE_CONVERSATION = (
+    update(_CONV)
+    .where(_CONV.c.id == bindparam("conversation_id"))
+    .values(
+        state=bindparam("p_state"),
+        message_count=bindparam("p_message_count"),
+        risk=bindparam("p_risk"),
+        alert=bindparam("p_alert"),
+        suspect=bindparam("p_suspect"),
+        first_alert=bindparam("p_first_alert"),
+        participants=bindparam("p_participants"),
+        updated_at=bindparam("p_updated_at"),
+        version=bindparam("p_version"),
     )
-    return session.scalars(query).one()
+)
+
+
+def _lock(
+    connection: Connection, tenant_id: int, external_id: str, client_ids: Sequence[str]
+) -> _Locked:
+    """The conversation's row, created if new, locked until the transaction ends (called inside
+    :func:`~groomwatch.server.transactions.write_transaction`): one statement when it exists."""
+    postgres = connection.dialect.name == "postgresql"
+    query = _LOCK_QUERIES[bool(client_ids), postgres]
+    params: dict[str, Any] = {"tenant_id": tenant_id, "external_id": external_id}
+    if client_ids:
+        params["client_ids"] = list(client_ids)
+    row = connection.execute(query, params).one_or_none()
+    if row is None:
+        now = utcnow()
+        insert_new = postgresql.insert if postgres else sqlite.insert
+        connection.execute(
+            insert_new(StreamedConversation)
+            .values(
+                tenant_id=tenant_id,
+                external_id=external_id,
+                created_at=now,
+                updated_at=now,
+                version=0,
+                message_count=0,
+                risk=0.0,
+                alert=False,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "external_id"])
+        )
+        row = connection.execute(query, params).one()
+    return _Locked(
+        id=row.id,
+        created_at=row.created_at,
+        version=row.version,
+        message_count=row.message_count,
+        risk=row.risk,
+        alert=bool(row.alert),
+        first_alert=row.first_alert,
+        suspect=row.suspect,
+        participants=row.participants,
+        review=row.review,
+        has_duplicates=bool(row.has_duplicates),
+    )
 
 
 def check_limits(messages: Sequence[IncomingMessage], *, max_chars: int) -> None:
     for i, m in enumerate(messages):
         if len(m.text) > max_chars:
             raise RecordError(f"longer than {max_chars} characters", field=f"messages[{i}].text")
+
+
+def participant_dict(p: Participant) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": p.id, "role": p.role.value}
+    if p.age is not None:
+        out["age"] = p.age
+    return out
+
+
+def _participant(data: Mapping[str, Any]) -> Participant:
+    age = data.get("age")
+    return Participant(
+        id=str(data["id"]),
+        role=Role(data.get("role", "unknown")),
+        age=None if age is None else int(age),
+    )
+
+
+def merge_participants(
+    stored: Sequence[Mapping[str, Any]] | None, declared: Sequence[Participant]
+) -> list[dict[str, Any]]:
+    """The stored participants with the declared ones: a declared id replaces the stored one,
+    new ids are added after the others."""
+    out = {str(p["id"]): dict(p) for p in stored or ()}
+    for p in declared:
+        out[p.id] = participant_dict(p)
+    return list(out.values())
+
+
+def _with_roles(state: Mapping[str, Any], participants: Sequence[Participant]) -> dict[str, Any]:
+    """``state`` with the tactic pattern's declared adults and minors taken from
+    ``participants`` (roles declared in a later append count from then on)."""
+    out = dict(state)
+    pattern = out.get("pattern")
+    if isinstance(pattern, Mapping):
+        out["pattern"] = {
+            **pattern,
+            "adults": sorted(p.id for p in participants if is_adult(p)),
+            "minors": sorted(p.id for p in participants if is_minor(p)),
+        }
+    return out
 
 
 def append_messages(
@@ -196,11 +397,25 @@ def append_messages(
     messages: Sequence[IncomingMessage],
     *,
     idempotency_key: str | None = None,
+    participants: Sequence[Participant] = (),
+    cache: MonitorCache | None = None,
 ) -> AppendResult:
-    """Apply ``messages`` to the conversation (see the module's docstring) and commit."""
-    digest = request_digest(messages)
+    """Apply ``messages`` to the conversation (see the module's docstring) and commit.
+    ``participants`` (declared roles and ages) are stored with the conversation and given to its
+    detector; ``cache`` keeps this process's restored detectors between appends."""
+    digest = "" if idempotency_key is None else request_digest(messages, participants)
     with write_transaction(session), session.no_autoflush:
-        return _append(session, detector, tenant, external_id, messages, idempotency_key, digest)
+        return _append(
+            session,
+            detector,
+            tenant,
+            external_id,
+            messages,
+            idempotency_key,
+            digest,
+            participants,
+            cache,
+        )
 
 
 def _append(
@@ -211,49 +426,64 @@ def _append(
     messages: Sequence[IncomingMessage],
     idempotency_key: str | None,
     digest: str,
+    declared: Sequence[Participant],
+    cache: MonitorCache | None,
 ) -> AppendResult:
-    conv = _lock(session, tenant.id, external_id)
+    connection = session.connection()
+    client_ids = [m.client_id for m in messages if m.client_id is not None]
+    conv = _lock(connection, tenant.id, external_id, client_ids)
 
     if idempotency_key is not None:
-        prior = session.scalar(
-            select(IdempotentAppend).where(
-                IdempotentAppend.conversation_id == conv.id,
-                IdempotentAppend.key == idempotency_key,
-            )
-        )
+        prior = connection.execute(
+            _IDEMPOTENT_QUERY, {"conversation_id": conv.id, "key": idempotency_key}
+        ).one_or_none()
         if prior is not None:
             session.rollback()
             if prior.request_digest != digest:
                 raise IdempotencyConflict("this Idempotency-Key was used for a different request")
             return AppendResult.from_dict(prior.response, replayed=True)
 
-    client_ids = [m.client_id for m in messages if m.client_id is not None]
     seen: set[str] = set()
-    if client_ids:
+    if conv.has_duplicates:
         seen = set(
-            session.scalars(
-                select(StoredMessage.client_id).where(
-                    StoredMessage.conversation_id == conv.id,
-                    StoredMessage.client_id.in_(client_ids),
-                )
-            )
+            connection.scalars(_SEEN_QUERY, {"conversation_id": conv.id, "client_ids": client_ids})
         )
 
-    monitor = detector.monitor(tenant_policy(detector, tenant), state=conv.state)
+    policy = tenant_policy(detector, tenant)
+    participants_changed = False
+    stored_participants = conv.participants
+    if declared:
+        merged = merge_participants(conv.participants, declared)
+        participants_changed = merged != (conv.participants or [])
+        stored_participants = merged
+    key = (detector.fingerprint, conv.id, conv.created_at, conv.version)
+    monitor = cache.take(key) if cache is not None else None
+    if monitor is not None and participants_changed:
+        monitor = None  # restore below, with the new roles
+    if monitor is None:
+        state: Mapping[str, Any] | None = connection.scalar(
+            _STATE_QUERY, {"conversation_id": conv.id}
+        )
+        everyone = [_participant(p) for p in stored_participants or ()]
+        if state is not None and participants_changed:
+            state = _with_roles(state, everyone)
+        monitor = detector.monitor(policy, state=state, participants=everyone)
+    else:
+        monitor.policy = policy  # the tenant's settings now, as a restored monitor would have
     had_alert = conv.first_alert is not None
     now = utcnow()
     accepted = duplicates = 0
     new_findings: list[dict[str, Any]] = []
     message_rows: list[dict[str, Any]] = []
     finding_rows: list[dict[str, Any]] = []
-    update: Any = None
+    update_: Any = None
     for m in messages:
         if m.client_id is not None:
             if m.client_id in seen:
                 duplicates += 1
                 continue
             seen.add(m.client_id)
-        update = monitor.update(Message(text=m.text, author=m.author, time=m.time))
+        update_ = monitor.update(Message(text=m.text, author=m.author, time=m.time))
         message_rows.append(
             {
                 "conversation_id": conv.id,
@@ -262,11 +492,11 @@ def _append(
                 "author": m.author,
                 "text": m.text,
                 "time": m.time,
-                "risk": float(update.risk),
+                "risk": float(update_.risk),
                 "received_at": now,
             }
         )
-        for f in update.findings:
+        for f in update_.findings:
             finding_rows.append(
                 {
                     "conversation_id": conv.id,
@@ -281,28 +511,46 @@ def _append(
             )
             new_findings.append(f.to_dict())
         accepted += 1
-    # Core bulk inserts: one statement per table, whatever the batch size.
+    # Core statements on the session's connection: one per table, whatever the batch size.
     if message_rows:
-        session.execute(insert(StoredMessage), message_rows)
+        connection.execute(_INSERT_MESSAGES, message_rows)
     if finding_rows:
-        session.execute(insert(StoredFinding), finding_rows)
+        connection.execute(_INSERT_FINDINGS, finding_rows)
 
     fired = False
-    review_id: str | None = None
-    if update is not None:
-        conv.state = monitor.state_dict()
+    review_id = conv.review
+    version = conv.version
+    if update_ is not None:
         conv.message_count += accepted
-        conv.risk = float(update.risk)
-        conv.alert = bool(update.alert)
-        conv.suspect = update.suspect
-        conv.updated_at = now
-        conv.version += 1
-        if not had_alert and update.first_alert is not None:
+        conv.risk, conv.alert, conv.suspect = (
+            float(update_.risk),
+            bool(update_.alert),
+            update_.suspect,
+        )
+        if not had_alert and update_.first_alert is not None:
             fired = True
-            conv.first_alert = int(update.first_alert)
-            review_id = _raise_alert(session, tenant, conv, detector)
-    if review_id is None and conv.first_alert is not None:
-        review_id = session.scalar(select(Review.id).where(Review.conversation_id == conv.id))
+            conv.first_alert = int(update_.first_alert)
+    if update_ is not None or participants_changed:
+        # New roles change the detector's state even without new messages: written (and the
+        # version moved on) like an append, so every process restores the same detector.
+        version += 1
+        connection.execute(
+            _UPDATE_CONVERSATION,
+            {
+                "conversation_id": conv.id,
+                "p_state": monitor.state_dict(),
+                "p_message_count": conv.message_count,
+                "p_risk": conv.risk,
+                "p_alert": conv.alert,
+                "p_suspect": conv.suspect,
+                "p_first_alert": conv.first_alert,
+                "p_participants": stored_participants,
+                "p_updated_at": now,
+                "p_version": version,
+            },
+        )
+    if fired:
+        review_id = _raise_alert(session, tenant, conv, external_id, detector)
 
     result = AppendResult(
         id=external_id,
@@ -319,15 +567,18 @@ def _append(
         steps=platform_steps() if conv.first_alert is not None else (),
     )
     if idempotency_key is not None:
-        session.add(
-            IdempotentAppend(
+        connection.execute(
+            insert(_IDEMPOTENT).values(
                 conversation_id=conv.id,
                 key=idempotency_key,
                 request_digest=digest,
                 response=result.to_dict(),
+                created_at=now,
             )
         )
     session.commit()
+    if cache is not None:
+        cache.put((detector.fingerprint, conv.id, conv.created_at, version), monitor)
     metrics.MESSAGES.inc(accepted)
     if duplicates:
         metrics.DUPLICATES.inc(duplicates)
@@ -337,10 +588,9 @@ def _append(
 
 
 def _raise_alert(
-    session: Session, tenant: Tenant, conv: StreamedConversation, detector: Any
+    session: Session, tenant: Tenant, conv: _Locked, external_id: str, detector: Any
 ) -> str:
     """Queue the review item and the webhook event (same transaction as the append)."""
-    session.flush()
     all_findings = session.scalars(
         select(StoredFinding)
         .where(StoredFinding.conversation_id == conv.id)
@@ -350,7 +600,7 @@ def _raise_alert(
     review = Review(
         tenant_id=tenant.id,
         conversation_id=conv.id,
-        external_id=conv.external_id,
+        external_id=external_id,
         message=conv.first_alert if conv.first_alert is not None else 0,
         risk=conv.risk,
         suspect=conv.suspect,
@@ -363,7 +613,7 @@ def _raise_alert(
         tenant,
         ALERT_EVENT,
         {
-            "conversation": conv.external_id,
+            "conversation": external_id,
             "review": review.id,
             "risk": round(conv.risk, 4),
             "first_alert": conv.first_alert,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 
+from groomwatch.conversation import Participant
 from groomwatch.server.deps import DetectorDep, SessionDep, SettingsDep, TenantDep
 from groomwatch.server.schemas.conversations import (
     CONVERSATION_ID,
@@ -49,6 +50,7 @@ def _not_found() -> HTTPException:
     },
 )
 def append(
+    request: Request,
     id: ConversationId,
     body: MessagesAppend,
     tenant: TenantDep,
@@ -84,9 +86,17 @@ def append(
         for m in body.messages
     ]
     check_limits(messages, max_chars=settings.api_max_message_chars)
+    participants = [Participant(id=p.id, role=p.role, age=p.age) for p in body.participants or ()]
     try:
         result = append_messages(
-            session, detector, tenant, id, messages, idempotency_key=idempotency_key
+            session,
+            detector,
+            tenant,
+            id,
+            messages,
+            idempotency_key=idempotency_key,
+            participants=participants,
+            cache=request.app.state.monitor_cache,
         )
     except IdempotencyConflict as exc:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(exc)) from None

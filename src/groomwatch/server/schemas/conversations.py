@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from groomwatch.conversation import Role
 from groomwatch.server.schemas.common import FindingPublic, StepPublic, Strict
 
 CONVERSATION_ID = r"^[A-Za-z0-9._:@~+=-]{1,200}$"
@@ -23,10 +24,34 @@ class MessageCreate(Strict):
     id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+class ParticipantCreate(Strict):
+    """A participant of the conversation as your platform knows them. Declared roles are context
+    for the tactic pattern: an adult using grooming tactics on a declared child weighs more."""
+
+    id: str = Field(min_length=1, max_length=200, description="Your user id (as in `author`).")
+    role: Role = Field(default=Role.UNKNOWN, description="`unknown`, `child` or `adult`.")
+    age: int | None = Field(default=None, ge=0, le=130, description="Known or stated age.")
+
+
 class MessagesAppend(Strict):
-    """One message or a batch, in the order they were sent."""
+    """One message or a batch, in the order they were sent, and optionally the participants."""
 
     messages: list[MessageCreate] = Field(min_length=1)
+    participants: list[ParticipantCreate] | None = Field(
+        default=None,
+        max_length=100,
+        description=(
+            "Participants (id, role, age), stored with the conversation. A later append may add "
+            "participants or change one (same id); the change counts from its messages on."
+        ),
+    )
+
+    @field_validator("participants")
+    @classmethod
+    def _distinct_ids(cls, value: list[ParticipantCreate] | None) -> list[ParticipantCreate] | None:
+        if value is not None and len({p.id for p in value}) != len(value):
+            raise ValueError("participant ids must be distinct")
+        return value
 
 
 class AppendPublic(BaseModel):
