@@ -172,5 +172,6 @@ score alone; every threshold is the deployer's to set.
   tokens removes that warning but costs 0.146 F1 at 10 % on the corpus), and it ends at 0.70, under
   the threshold. False positives on ordinary modern chat remain likely and are not measured.
   Patterns of three tactics (secrecy, isolation and a meeting; or a gift, a photo request and a
-  threat, even from a declared adult to a child) stayed just under the threshold. The severities and the context terms are judgements, not fitted.
+  threat, even from a declared adult to a child) stayed just under the threshold.
+  The severities and the context terms are judgements, not fitted.
 """
