@@ -283,6 +283,19 @@ def _checked(request: Request, user: User, csrf_token: str) -> HTMLResponse | No
     return None
 
 
+def _case_for_form(
+    request: Request, session: SessionDep, user: User, csrf_token: str, reference: str
+) -> Report | HTMLResponse:
+    """The case a form posts to, or the page refusing it (expired form: 403; no such case: 404)."""
+    if (refused := _checked(request, user, csrf_token)) is not None:
+        return refused
+    report = _case_or_404(session, reference)
+    if report is None:
+        _ = translator(request)
+        return _refuse(request, user, _("Report not found"), reference, 404)
+    return report
+
+
 @router.post("/cases/{reference}/status", response_class=HTMLResponse)
 def case_status(
     request: Request,
@@ -294,11 +307,9 @@ def case_status(
     duplicate_of: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request)
-    if (refused := _checked(request, user, csrf_token)) is not None:
-        return refused
-    report = _case_or_404(session, reference)
-    if report is None:
-        return _refuse(request, user, _("Report not found"), reference, 404)
+    report = _case_for_form(request, session, user, csrf_token, reference)
+    if not isinstance(report, Report):
+        return report
     original = None
     if duplicate_of.strip():
         original = find_by_reference(session, duplicate_of)
@@ -332,12 +343,9 @@ def case_assign(
     csrf_token: Annotated[str, Form()] = "",
     assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    _ = translator(request)
-    if (refused := _checked(request, user, csrf_token)) is not None:
-        return refused
-    report = _case_or_404(session, reference)
-    if report is None:
-        return _refuse(request, user, _("Report not found"), reference, 404)
+    report = _case_for_form(request, session, user, csrf_token, reference)
+    if not isinstance(report, Report):
+        return report
     target = None
     if assignee == "me":
         target = user
@@ -366,12 +374,9 @@ def case_note(
     text: Annotated[str, Form()] = "",
     visibility: Annotated[str, Form()] = "internal",
 ) -> Response:
-    _ = translator(request)
-    if (refused := _checked(request, user, csrf_token)) is not None:
-        return refused
-    report = _case_or_404(session, reference)
-    if report is None:
-        return _refuse(request, user, _("Report not found"), reference, 404)
+    report = _case_for_form(request, session, user, csrf_token, reference)
+    if not isinstance(report, Report):
+        return report
     try:
         cases.add_note(session, report, user, text, public=visibility == "public")
         session.commit()
@@ -391,11 +396,9 @@ def evidence_reveal(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     _ = translator(request)
-    if (refused := _checked(request, user, csrf_token)) is not None:
-        return refused
-    report = _case_or_404(session, reference)
-    if report is None:
-        return _refuse(request, user, _("Report not found"), reference, 404)
+    report = _case_for_form(request, session, user, csrf_token, reference)
+    if not isinstance(report, Report):
+        return report
     try:
         item = cases.evidence_of(report, evidence_id)
     except RecordError:
@@ -517,12 +520,9 @@ def case_export(
     csrf_token: Annotated[str, Form()] = "",
     include_contact: Annotated[str, Form()] = "",
 ) -> Response:
-    _ = translator(request)
-    if (refused := _checked(request, user, csrf_token)) is not None:
-        return refused
-    report = _case_or_404(session, reference)
-    if report is None:
-        return _refuse(request, user, _("Report not found"), reference, 404)
+    report = _case_for_form(request, session, user, csrf_token, reference)
+    if not isinstance(report, Report):
+        return report
     try:
         bundle = cases.export_case(
             session, services(request).store, report, user, include_contact=include_contact == "yes"
