@@ -297,6 +297,32 @@ def attach(
     return evidence
 
 
+def _attach_reporter_uploads(
+    session: Session,
+    store: EvidenceStore,
+    report: Report,
+    chats: Sequence[Upload],
+    screenshots: Sequence[Upload],
+    *,
+    media_store: Any,
+    detector: Any,
+) -> None:
+    """Store the chat exports and screenshots a reporter sent, in that order."""
+    for kind, uploads in (("chat", chats), ("screenshot", screenshots)):
+        for upload in uploads:
+            attach(
+                session,
+                store,
+                report,
+                upload,
+                kind=kind,
+                source="reporter",
+                actor="reporter",
+                media_store=media_store,
+                detector=detector,
+            )
+
+
 def submit(
     session: Session,
     store: EvidenceStore,
@@ -357,30 +383,9 @@ def submit(
             "files": len(chats) + len(screenshots),
         },
     )
-    for upload in chats:
-        attach(
-            session,
-            store,
-            report,
-            upload,
-            kind="chat",
-            source="reporter",
-            actor="reporter",
-            media_store=media_store,
-            detector=detector,
-        )
-    for upload in screenshots:
-        attach(
-            session,
-            store,
-            report,
-            upload,
-            kind="screenshot",
-            source="reporter",
-            actor="reporter",
-            media_store=media_store,
-            detector=detector,
-        )
+    _attach_reporter_uploads(
+        session, store, report, chats, screenshots, media_store=media_store, detector=detector
+    )
     return Submission(report=report, reference=reference, access_code=access_code)
 
 
@@ -487,30 +492,9 @@ def add_information(
     now = utcnow()
     if text:
         report.notes.append(Note(visibility="reporter", text=text, created_at=now))
-    for upload in chats:
-        attach(
-            session,
-            store,
-            report,
-            upload,
-            kind="chat",
-            source="reporter",
-            actor="reporter",
-            media_store=media_store,
-            detector=detector,
-        )
-    for upload in screenshots:
-        attach(
-            session,
-            store,
-            report,
-            upload,
-            kind="screenshot",
-            source="reporter",
-            actor="reporter",
-            media_store=media_store,
-            detector=detector,
-        )
+    _attach_reporter_uploads(
+        session, store, report, chats, screenshots, media_store=media_store, detector=detector
+    )
     report.reporter_updated_at = now
     report.updated_at = now
     session.flush()
