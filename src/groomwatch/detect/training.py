@@ -3,14 +3,17 @@
 1. Every conversation is read into units (:mod:`groomwatch.detect.units`), each unit hashed and
    searched for tactic findings once.
 2. Training rows are *prefixes* of the conversations, many lengths each (a fraction of the units
-   and a few absolute lengths), labelled with the conversation's label, so that the model scores a
+   and a few absolute lengths, denser over the first quarter), labelled with the conversation's
+   label and weighted so that every conversation weighs the same, so that the model scores a
    conversation well after its first few messages as well as at its end.
 3. Kept columns (document frequency >= ``min_df`` over whole training conversations), IDF and a
    logistic regression are fitted per fold of a stratified K-fold over *conversations* (all
    prefixes of a conversation are in the same fold); out-of-fold decisions after every unit give
    the cross-validated metrics, the Platt calibration and the alert policy: the lowest threshold
    that keeps the whole-conversation false-positive rate at or below ``max_fpr``, and the
-   persistence window and minimum units with the best latency-weighted F1 at that threshold.
+   persistence window and minimum units with the best latency-weighted F1 at that threshold; the
+   fusion with the tactic pattern (:mod:`groomwatch.detect.fusion`): its offset, and the evidence
+   ramp chosen by the mean of the four target figures (:func:`target_score`).
 4. The final model is fitted on all conversations with the same settings.
 
 Everything is seeded; the same data and options give the same artifact.
@@ -27,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
@@ -52,8 +55,11 @@ from groomwatch.errors import InputError
 Progress = Callable[[str, float], None]
 """``progress(step description, fraction done)``."""
 
-PREFIX_FRACTIONS = (0.03, 0.06, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.7, 0.85, 1.0)
-PREFIX_UNITS = (1, 2, 3, 5, 8)
+PREFIX_FRACTIONS = (0.02, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0)
+PREFIX_UNITS = (1, 2, 3, 4, 5, 6, 8, 10, 12)
+"""Training prefixes: denser over the first quarter of a conversation than over the rest, where
+early warning is decided (cross-validated against sparser and denser schedules,
+docs/research.md)."""
 EVAL_FRACTIONS = (0.1, 0.25, 0.5)
 
 
@@ -74,14 +80,28 @@ class TrainConfig:
     """L2-normalise word and character n-grams separately (else one norm over both)."""
     full_weight: float = 1.0
     """Sample weight of a whole conversation relative to each of its shorter prefixes."""
-    ramp_tokens: tuple[float, ...] = (0.0, 25.0, 50.0, 100.0, 200.0)
+    conversation_weight: bool = True
+    """Weight the prefix rows so that every conversation weighs the same in the fit (short
+    conversations have fewer distinct prefixes, so they otherwise count less)."""
+    early_weight: float = 0.0
+    """Extra weight of a prefix by how early it is: ``1 + early_weight * (1 - k / n)`` for the
+    first ``k`` of ``n`` units, so that the fit favours what is seen first."""
+    max_df: float = 1.0
+    """Columns in more than this share of the training conversations are dropped."""
+    loss: str = "logistic"
+    """``logistic`` (L-BFGS logistic regression) or ``modified_huber`` (SGD, same features)."""
+    l1_ratio: float = 0.0
+    """Elastic-net mixing of the logistic regression (0: L2 only; > 0 uses the saga solver)."""
+    ramp_tokens: tuple[float, ...] = (0.0, 10.0, 15.0, 25.0, 50.0, 100.0)
     """Candidate evidence ramps of the text model (tokens until its full weight; 0: none)."""
     ramp_tolerance: float = 0.005
-    """The longest ramp whose latency-weighted F1 is within this of the best is chosen: a
+    """The longest ramp whose :func:`target_score` is within this of the best is chosen: a
     little early-detection F1 on the corpus (whose segments are long) is traded for a text model
     that does not decide on a few short chat messages (docs/research.md)."""
     max_pattern_fp: int = 1
     """Negatives allowed to reach the threshold through the tactic pattern alone."""
+    pattern_min_tactics: int = 2
+    """Distinct tactics an author needs for a pattern (:class:`FusionConfig.min_tactics`)."""
 
 
 @dataclass
@@ -109,9 +129,11 @@ class _Design:
         cols: list[int] = []
         self.prefix_conv: list[int] = []
         self.full_row: list[int] = []
+        share: list[float] = []
         for c in range(len(starts) - 1):
             s, e = int(starts[c]), int(starts[c + 1])
             for k in _prefix_lengths(e - s, config):
+                share.append(k / (e - s))
                 r = len(self.prefix_conv)
                 rows.extend([r] * k)
                 cols.extend(range(s, s + k))
@@ -126,6 +148,8 @@ class _Design:
         self.prefix_conv_arr = np.array(self.prefix_conv, dtype=np.int64)
         self.is_full = np.zeros(len(self.prefix_conv), dtype=bool)
         self.is_full[self.full_row] = True
+        self.share = np.array(share, dtype=np.float64)
+        """The share of its conversation's units each prefix row holds."""
 
 
 def _fit(
@@ -134,7 +158,10 @@ def _fit(
     """Kept columns and weights fitted on the conversations ``convs``."""
     full = design.counts[np.array(design.full_row)[convs]]
     df = np.bincount(full.indices, minlength=design.counts.shape[1])
-    columns = np.flatnonzero(df >= config.min_df).astype(np.int64)
+    keep = df >= config.min_df
+    if config.max_df < 1.0:
+        keep &= df <= config.max_df * len(convs)
+    columns = np.flatnonzero(keep).astype(np.int64)
     idf = np.log((1.0 + len(convs)) / (1.0 + df[columns])) + 1.0
     n_blocks = len(config.hashing) if config.block_norm else 1
     block = (
@@ -149,12 +176,8 @@ def _fit(
     )
     x = sp.hstack([x_text, sp.csr_matrix(x_other)], format="csr")
     y = labels[design.prefix_conv_arr[in_train]]
-    weight = np.where(design.is_full[in_train], config.full_weight, 1.0)
-    clf = LogisticRegression(
-        C=config.C, class_weight="balanced", max_iter=config.max_iter, random_state=config.seed
-    )
-    clf.fit(x, y, sample_weight=weight)
-    coef = clf.coef_.ravel().astype(np.float64)
+    weight = _row_weights(design, config)[in_train]
+    coef, intercept = _linear_fit(x, y, weight, config)
     k, t = len(columns), design.tactics.shape[1]
     return columns, LinearRisk(
         block=block,
@@ -163,8 +186,54 @@ def _fit(
         coef_text=coef[:k],
         coef_tactic=coef[k : k + t],
         coef_length=float(coef[k + t]),
-        intercept=float(clf.intercept_[0]),
+        intercept=intercept,
     )
+
+
+def _row_weights(design: _Design, config: TrainConfig) -> FloatArray:
+    """Sample weight of every prefix row (see :class:`TrainConfig`)."""
+    weight = np.where(design.is_full, config.full_weight, 1.0).astype(np.float64)
+    if config.early_weight:
+        weight *= 1.0 + config.early_weight * (1.0 - design.share)
+    if config.conversation_weight:
+        per_conv = np.bincount(design.prefix_conv_arr, weights=weight)
+        weight *= float(np.mean(per_conv)) / per_conv[design.prefix_conv_arr]
+    return weight
+
+
+def _linear_fit(
+    x: sp.csr_matrix, y: IntArray, weight: FloatArray, config: TrainConfig
+) -> tuple[FloatArray, float]:
+    """Coefficients and intercept of the linear model, balanced over the two classes."""
+    if config.loss == "modified_huber":
+        # alpha = 1 / (C n) is the SGD counterpart of the logistic regression's C.
+        sgd = SGDClassifier(
+            loss="modified_huber",
+            alpha=1.0 / (config.C * x.shape[0]),
+            class_weight="balanced",
+            max_iter=config.max_iter,
+            tol=1e-6,
+            random_state=config.seed,
+        )
+        sgd.fit(x, y, sample_weight=weight)
+        return sgd.coef_.ravel().astype(np.float64), float(sgd.intercept_[0])
+    if config.loss != "logistic":
+        raise ValueError(f"unknown loss {config.loss!r}")
+    if config.l1_ratio > 0:
+        clf = LogisticRegression(
+            C=config.C,
+            l1_ratio=config.l1_ratio,
+            solver="saga",
+            class_weight="balanced",
+            max_iter=config.max_iter,
+            random_state=config.seed,
+        )
+    else:
+        clf = LogisticRegression(
+            C=config.C, class_weight="balanced", max_iter=config.max_iter, random_state=config.seed
+        )
+    clf.fit(x, y, sample_weight=weight)
+    return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
 
 
 def _unit_decisions(
@@ -259,44 +328,30 @@ def evaluate_decisions(
     return out
 
 
-def cross_validate(
-    convs: Sequence[Conversation],
-    registry: TacticRegistry,
-    config: TrainConfig = TrainConfig(),
-    progress: Progress | None = None,
-) -> tuple[RiskModel, CrossValidation]:
-    """Cross-validate, choose calibration and policy, fit the final model on everything.
-
-    BLAS runs single-threaded meanwhile: L-BFGS on a shared machine is many times slower with
-    competing BLAS threads."""
-    with threadpool_limits(1):
-        return _cross_validate(convs, registry, config, progress)
+def target_score(metrics: dict[str, Any]) -> float:
+    """The mean of the issue's four target figures (whole-conversation F1, F1 after 10 % and
+    after 25 % of the units, latency-weighted F1): what the ramp is chosen by, so that early
+    detection counts as much as the whole-conversation figure."""
+    return (
+        float(metrics["whole"]["f1"])
+        + float(metrics["prefix_10"]["f1"])
+        + float(metrics["prefix_25"]["f1"])
+        + float(metrics["latency"]["f_latency"])
+    ) / 4.0
 
 
-def _cross_validate(
-    convs: Sequence[Conversation],
-    registry: TacticRegistry,
-    config: TrainConfig,
-    progress: Progress | None,
-) -> tuple[RiskModel, CrossValidation]:
-    say = progress or (lambda _step, _frac: None)
-    labels = np.array([c.label if c.label is not None else -1 for c in convs], dtype=np.int64)
-    bad = [c.id for c in convs if c.label not in (0, 1)]
-    if bad:
-        raise InputError(
-            f"training needs a label 0 or 1 on every conversation; {bad[0]!r} has none"
-        )
-    if len(set(labels.tolist())) < 2 or min(np.bincount(labels)) < config.folds:
-        raise InputError(f"training needs at least {config.folds} conversations of each label")
-    started = time.perf_counter()
-    say("reading units and tactics", 0.0)
-    hasher = TextHasher(config.hashing)
-    batch = read_units(convs, registry, hasher, registry.names)
-    design = _Design(batch, config)
+Candidate = tuple[float, float, float, int, int, dict[str, Any]]
+"""``(ramp, offset, threshold, window, min_units, metrics)`` of one fusion candidate."""
+
+
+def _oof_decisions(
+    design: _Design, batch: UnitBatch, labels: IntArray, config: TrainConfig, say: Progress
+) -> tuple[list[FloatArray], IntArray]:
+    """Out-of-fold running decisions after every unit, and the fold of each conversation."""
     skf = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
-    decisions: list[FloatArray] = [np.zeros(0)] * len(convs)
-    fold_of = np.zeros(len(convs), dtype=np.int64)
-    for f, (tr, te) in enumerate(skf.split(np.zeros(len(convs)), labels)):
+    decisions: list[FloatArray] = [np.zeros(0)] * len(labels)
+    fold_of = np.zeros(len(labels), dtype=np.int64)
+    for f, (tr, te) in enumerate(skf.split(np.zeros(len(labels)), labels)):
         say(f"fold {f + 1}/{config.folds}", (f + 0.1) / (config.folds + 1))
         columns, linear = _fit(design, batch, labels, tr.astype(np.int64), config)
         for i, d in zip(
@@ -304,8 +359,14 @@ def _cross_validate(
         ):
             decisions[i] = d
             fold_of[i] = f
-    say("calibration and policy", config.folds / (config.folds + 1))
-    # Platt scaling on out-of-fold decisions at the training prefix lengths.
+    return decisions, fold_of
+
+
+def _platt(
+    decisions: Sequence[FloatArray], labels: IntArray, config: TrainConfig
+) -> tuple[float, float]:
+    """Platt scaling (slope, intercept) fitted on out-of-fold decisions at the training prefix
+    lengths."""
     xs: list[float] = []
     ys: list[int] = []
     for i, d in enumerate(decisions):
@@ -314,16 +375,27 @@ def _cross_validate(
             ys.append(int(labels[i]))
     platt = LogisticRegression(C=1e6, max_iter=1000)
     platt.fit(np.array(xs)[:, None], np.array(ys))
-    slope, icept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    # Fusion (groomwatch.detect.fusion): for each candidate ramp, the text model's shrunk
-    # probability; the pattern offset such that at most max_pattern_fp negatives reach the
-    # text-only threshold through the pattern alone; the fused risk; its threshold (the lowest
-    # keeping the whole-conversation FPR <= max_fpr; fused risks are >= the text's, so the fused
-    # threshold is >= the text-only one and the pattern-alone count can only fall); persistence
-    # window and minimum units with the best latency-weighted F1 at that threshold.
-    prior = math.log(float(labels.sum()) / float(len(labels) - labels.sum()))
-    base = FusionConfig(prior=prior, offset=0.0)
-    text_logits = [slope * d + icept for d in decisions]
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def _choose_fusion(
+    convs: Sequence[Conversation],
+    batch: UnitBatch,
+    labels: IntArray,
+    text_logits: Sequence[FloatArray],
+    prior: float,
+    config: TrainConfig,
+) -> tuple[Candidate, list[dict[str, Any]]]:
+    """The fusion (groomwatch.detect.fusion) and alert policy chosen by cross-validation.
+
+    For each candidate ramp: the text model's shrunk probability; the pattern offset such that
+    at most ``max_pattern_fp`` negatives reach the text-only threshold through the pattern alone;
+    the fused risk; its threshold (the lowest keeping the whole-conversation FPR <= ``max_fpr``;
+    fused risks are >= the text's, so the fused threshold is >= the text-only one and the
+    pattern-alone count can only fall); the persistence window and minimum units with the best
+    latency-weighted F1 at that threshold. The longest ramp within ``ramp_tolerance`` of the best
+    :func:`target_score` is chosen."""
+    base = FusionConfig(prior=prior, offset=0.0, min_tactics=config.pattern_min_tactics)
     cum_tokens: list[FloatArray] = []
     patterns: list[FloatArray] = []
     for c, conv in enumerate(convs):
@@ -333,8 +405,7 @@ def _cross_validate(
         g = pattern_logits(base, conv.participants, authors, batch.unit_findings[s0:e0])
         patterns.append(np.array(g, dtype=np.float64))
     ramp_table: list[dict[str, Any]] = []
-    chosen: tuple[float, float, float, int, int, dict[str, Any]] | None = None
-    candidates: list[tuple[float, float, float, int, int, dict[str, Any]]] = []
+    candidates: list[Candidate] = []
     last_g = np.array([g[-1] if len(g) else -math.inf for g in patterns])
     for ramp in config.ramp_tokens:
         lang = [
@@ -384,18 +455,65 @@ def _cross_validate(
                 "f1_50": m_k["prefix_50"]["f1"],
                 "f_latency": m_k["latency"]["f_latency"],
                 "pattern_alone_fp": pat_fp,
+                "target_score": target_score(m_k),
             }
         )
         candidates.append((ramp, offset, t_f, w_k, mm_k, m_k))
-    top = max(c[5]["latency"]["f_latency"] for c in candidates)
+    chosen: Candidate | None = None
+    top = max(target_score(c[5]) for c in candidates)
     for cand in candidates:
-        near_top = cand[5]["latency"]["f_latency"] >= top - config.ramp_tolerance - 1e-12
+        near_top = target_score(cand[5]) >= top - config.ramp_tolerance - 1e-12
         if near_top and (chosen is None or cand[0] > chosen[0]):
             chosen = cand
     assert chosen is not None
+    return chosen, ramp_table
+
+
+def cross_validate(
+    convs: Sequence[Conversation],
+    registry: TacticRegistry,
+    config: TrainConfig = TrainConfig(),
+    progress: Progress | None = None,
+) -> tuple[RiskModel, CrossValidation]:
+    """Cross-validate, choose calibration and policy, fit the final model on everything.
+
+    BLAS runs single-threaded meanwhile: L-BFGS on a shared machine is many times slower with
+    competing BLAS threads."""
+    with threadpool_limits(1):
+        return _cross_validate(convs, registry, config, progress)
+
+
+def _cross_validate(
+    convs: Sequence[Conversation],
+    registry: TacticRegistry,
+    config: TrainConfig,
+    progress: Progress | None,
+) -> tuple[RiskModel, CrossValidation]:
+    say = progress or (lambda _step, _frac: None)
+    labels = np.array([c.label if c.label is not None else -1 for c in convs], dtype=np.int64)
+    bad = [c.id for c in convs if c.label not in (0, 1)]
+    if bad:
+        raise InputError(
+            f"training needs a label 0 or 1 on every conversation; {bad[0]!r} has none"
+        )
+    if len(set(labels.tolist())) < 2 or min(np.bincount(labels)) < config.folds:
+        raise InputError(f"training needs at least {config.folds} conversations of each label")
+    started = time.perf_counter()
+    say("reading units and tactics", 0.0)
+    hasher = TextHasher(config.hashing)
+    batch = read_units(convs, registry, hasher, registry.names)
+    design = _Design(batch, config)
+    decisions, fold_of = _oof_decisions(design, batch, labels, config, say)
+    say("calibration and policy", config.folds / (config.folds + 1))
+    slope, icept = _platt(decisions, labels, config)
+    prior = math.log(float(labels.sum()) / float(len(labels) - labels.sum()))
+    text_logits = [slope * d + icept for d in decisions]
+    chosen, ramp_table = _choose_fusion(convs, batch, labels, text_logits, prior, config)
     ramp_k, offset, threshold, window, min_units, metrics = chosen
     metrics["ramp_candidates"] = ramp_table
-    fusion = FusionConfig(prior=prior, offset=offset, ramp_tokens=ramp_k)
+    fusion = FusionConfig(
+        prior=prior, offset=offset, ramp_tokens=ramp_k, min_tactics=config.pattern_min_tactics
+    )
     say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
     columns, linear = _fit(design, batch, labels, np.arange(len(convs), dtype=np.int64), config)
     policy = {"threshold": round(threshold, 6), "window": window, "min_messages": min_units}
@@ -414,7 +532,12 @@ def _cross_validate(
         "train_seconds": round(time.perf_counter() - started, 1),
         "config": {
             "C": config.C,
+            "loss": config.loss,
+            "l1_ratio": config.l1_ratio,
             "full_weight": config.full_weight,
+            "conversation_weight": config.conversation_weight,
+            "early_weight": config.early_weight,
+            "max_df": config.max_df,
             "block_norm": config.block_norm,
             "min_df": config.min_df,
             "max_fpr": config.max_fpr,
@@ -425,6 +548,7 @@ def _cross_validate(
             "ramp_tokens": list(config.ramp_tokens),
             "ramp_tolerance": config.ramp_tolerance,
             "max_pattern_fp": config.max_pattern_fp,
+            "pattern_min_tactics": config.pattern_min_tactics,
         },
     }
     model = RiskModel(

@@ -55,6 +55,14 @@ def test_train_writes_model_and_card(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "adult decoys" in card
     meta = json.loads((out / "model.json").read_text())
     assert meta["metrics"]["cross_validation"]["folds"] == 3
+    # the training settings that shaped the model are recorded with it, and the card shows how
+    # the ramp was chosen (the mean of the four target figures of every candidate)
+    assert meta["info"]["config"]["conversation_weight"] is True
+    assert meta["info"]["config"]["loss"] == "logistic"
+    candidates = meta["metrics"]["cross_validation"]["ramp_candidates"]
+    assert all(0.0 <= r["target_score"] <= 1.0 for r in candidates)
+    assert "mean of the four targets" in card
+    assert "word 1-2-gram and `char_wb` 3-4-gram" in card
     det = Detector.load(out)
     assert det.model.tactic_names  # trained with the tactics
 
