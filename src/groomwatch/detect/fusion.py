@@ -16,8 +16,12 @@ evidence is what transfers to other chat. The risk combines two probabilities by
   (``victim_age_signal``), ``role_context`` when ``a`` is declared an adult (``role`` adult or age
   >= 18) and another participant a child (``role`` child or age < 18). An author needs at least
   ``min_tactics`` distinct tactics (not counting ``victim_age_signal``) to have a pattern at all:
-  one tactic, with or without context, never makes a pattern. Messages without an author are one
-  unknown author, whose own age signals also count as context (who said them is unknown).
+  one tactic, with or without context, never makes a pattern. A pattern says that *one* person
+  used several tactics, so messages without an author make no pattern by default
+  (``anonymous_patterns``): pooled, the findings of both sides of an unattributed text look like
+  one person's, and on the authorless training corpus they did (142 ordinary segments had a
+  "pattern"). Such text is left to the text model. Age signals in messages without an author
+  still count as context for the authors' patterns (who said them is unknown).
 - ``offset`` is calibrated on the training set: the highest value at which at most
   ``max_pattern_fp`` negatives reach the alert threshold through the pattern alone.
 
@@ -83,6 +87,10 @@ class FusionConfig:
     victim_context: float = 1.0
     role_context: float = 1.5
     min_tactics: int = 2
+    anonymous_patterns: bool = False
+    """Whether the findings of messages without an author make a pattern (as one unknown
+    author). Off in models trained since this option exists; models saved before it had the
+    behaviour on and keep it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +101,7 @@ class FusionConfig:
             "victim_context": self.victim_context,
             "role_context": self.role_context,
             "min_tactics": self.min_tactics,
+            "anonymous_patterns": self.anonymous_patterns,
         }
 
     @classmethod
@@ -106,6 +115,7 @@ class FusionConfig:
                 victim_context=float(data["victim_context"]),
                 role_context=float(data["role_context"]),
                 min_tactics=int(data["min_tactics"]),
+                anonymous_patterns=bool(data.get("anonymous_patterns", True)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"incomplete fusion settings in the model: {exc}") from exc
@@ -184,7 +194,7 @@ class PatternTracker:
         cfg = self.config
         best: PatternScore | None = None
         for author, tactics in self.own.items():
-            if len(tactics) < cfg.min_tactics:
+            if len(tactics) < cfg.min_tactics or (author is None and not cfg.anonymous_patterns):
                 continue
             victim = any(v != author or v is None for v in self.victim_by)
             roles = author in self.adults and any(m != author for m in self.minors)

@@ -21,6 +21,7 @@ Everything is seeded; the same data and options give the same artifact.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -102,6 +103,11 @@ class TrainConfig:
     """Negatives allowed to reach the threshold through the tactic pattern alone."""
     pattern_min_tactics: int = 2
     """Distinct tactics an author needs for a pattern (:class:`FusionConfig.min_tactics`)."""
+    anonymous_patterns: bool = False
+    """Whether messages without an author make a pattern (:class:`FusionConfig`). The offset is
+    always calibrated with them pooled as one author: on the authorless corpus that is the
+    strictest reading (no single author of a negative segment can have more tactics than the
+    whole segment)."""
 
 
 @dataclass
@@ -395,18 +401,30 @@ def _choose_fusion(
     pattern-alone count can only fall); the persistence window and minimum units with the best
     latency-weighted F1 at that threshold. The longest ramp within ``ramp_tolerance`` of the best
     :func:`target_score` is chosen."""
-    base = FusionConfig(prior=prior, offset=0.0, min_tactics=config.pattern_min_tactics)
+    base = FusionConfig(
+        prior=prior,
+        offset=0.0,
+        min_tactics=config.pattern_min_tactics,
+        anonymous_patterns=config.anonymous_patterns,
+    )
+    pooled = dataclasses.replace(base, anonymous_patterns=True)
     cum_tokens: list[FloatArray] = []
     patterns: list[FloatArray] = []
+    last_pooled: list[float] = []
     for c, conv in enumerate(convs):
         s0, e0 = int(batch.conv_start[c]), int(batch.conv_start[c + 1])
         cum_tokens.append(np.cumsum(batch.tokens[s0:e0]))
         authors = [conv.messages[int(m)].author for m in batch.unit_msg[s0:e0]]
-        g = pattern_logits(base, conv.participants, authors, batch.unit_findings[s0:e0])
+        found = batch.unit_findings[s0:e0]
+        g = pattern_logits(base, conv.participants, authors, found)
         patterns.append(np.array(g, dtype=np.float64))
+        gp = pattern_logits(pooled, conv.participants, authors, found)
+        last_pooled.append(gp[-1] if gp else -math.inf)
     ramp_table: list[dict[str, Any]] = []
     candidates: list[Candidate] = []
     last_g = np.array([g[-1] if len(g) else -math.inf for g in patterns])
+    # The offset is calibrated on the pooled patterns (see TrainConfig.anonymous_patterns).
+    cal_g = np.array(last_pooled, dtype=np.float64)
     for ramp in config.ramp_tokens:
         lang = [
             _sigmoid(prior + (np.minimum(1.0, t / ramp) if ramp > 0 else 1.0) * (z - prior))
@@ -415,7 +433,7 @@ def _choose_fusion(
         t_text = _risk_threshold(np.array([v[-1] for v in lang])[labels == 0], config.max_fpr)
         allowed = config.max_pattern_fp
         z_t = logit(t_text)
-        neg_g = np.sort(last_g[labels == 0])[::-1]
+        neg_g = np.sort(cal_g[labels == 0])[::-1]
         nxt = float(neg_g[allowed]) if allowed < len(neg_g) else -math.inf
         offset = z_t - nxt - 1e-6 if math.isfinite(nxt) else z_t - 2.0 * max(base.severity.values())
         fused = [
@@ -512,7 +530,11 @@ def _cross_validate(
     ramp_k, offset, threshold, window, min_units, metrics = chosen
     metrics["ramp_candidates"] = ramp_table
     fusion = FusionConfig(
-        prior=prior, offset=offset, ramp_tokens=ramp_k, min_tactics=config.pattern_min_tactics
+        prior=prior,
+        offset=offset,
+        ramp_tokens=ramp_k,
+        min_tactics=config.pattern_min_tactics,
+        anonymous_patterns=config.anonymous_patterns,
     )
     say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
     columns, linear = _fit(design, batch, labels, np.arange(len(convs), dtype=np.int64), config)
@@ -549,6 +571,7 @@ def _cross_validate(
             "ramp_tolerance": config.ramp_tolerance,
             "max_pattern_fp": config.max_pattern_fp,
             "pattern_min_tactics": config.pattern_min_tactics,
+            "anonymous_patterns": config.anonymous_patterns,
         },
     }
     model = RiskModel(

@@ -105,6 +105,36 @@ def test_context_alone_is_not_a_pattern(det: Detector) -> None:
     assert tracker.probability() > alone
 
 
+def test_messages_without_an_author_make_no_pattern_by_default(det: Detector) -> None:
+    cfg = _fusion(det)
+    assert not cfg.anonymous_patterns
+    heavy = [_finding(name, None, i) for i, name in enumerate(("secrecy", "meeting", "isolation"))]
+    tracker = PatternTracker(cfg)
+    tracker.add(None, heavy)
+    assert tracker.best is None
+    assert tracker.probability() == 0.0
+    # an unattributed age signal is still context for an author's pattern
+    tracker.add(None, [_finding(VICTIM_TACTIC, None)])
+    tracker.add("a", [_finding("secrecy", "a"), _finding("meeting", "a")])
+    best = tracker.best
+    assert best is not None
+    assert best.author == "a"
+    assert best.victim
+    # with the option on, the unknown author's findings pool into one pattern
+    pooled = PatternTracker(dataclasses.replace(cfg, anonymous_patterns=True))
+    pooled.add(None, heavy)
+    assert pooled.best is not None
+    assert pooled.best.author is None
+    assert pooled.probability() > 0.0
+
+
+def test_models_saved_before_the_option_keep_pooling_unknown_authors(det: Detector) -> None:
+    saved = _fusion(det).to_dict()
+    assert saved["anonymous_patterns"] is False
+    del saved["anonymous_patterns"]
+    assert FusionConfig.from_dict(saved).anonymous_patterns is True
+
+
 def test_declared_adult_to_child_raises_risk(det: Detector, convs: dict[str, Conversation]) -> None:
     conv = convs["neutral-pattern-roles"]
     unknown = dataclasses.replace(
