@@ -113,6 +113,14 @@ def scan(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="dask scheduler address (engine dask)")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="processes scoring in parallel (engine local; default: all cores for inputs "
+            "of 8 MB or more, else 1)",
+        ),
+    ] = None,
     model: ModelOption = None,
     cues: CuesOption = None,
     skip_invalid: SkipOption = False,
@@ -132,6 +140,8 @@ def scan(
 
     if engine not in ("local", "dask"):
         raise InputError(f"--engine must be local or dask, not {engine!r}")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be 1 or more, not {workers}")
     if audience not in ("parent", "platform", "hotline"):
         raise InputError(f"--audience must be parent, platform or hotline, not {audience!r}")
     if not input.exists():
@@ -168,7 +178,16 @@ def scan(
             scheduler=scheduler,
         )
     else:
-        results = detector.assess_many(remember(convs), policy)
+        from groomwatch.detect.parallel import LARGE_INPUT_BYTES, assess_parallel, default_workers
+
+        if workers is None:
+            workers = default_workers() if _input_bytes(input) >= LARGE_INPUT_BYTES else 1
+        if workers > 1:
+            results = assess_parallel(
+                remember(convs), model_path=model, cues_path=cues, policy=policy, workers=workers
+            )
+        else:
+            results = detector.assess_many(remember(convs), policy)
     console = _err if output == "-" else _out
     n = n_flagged = n_warned = n_messages = 0
     top: list[tuple[float, Assessment]] = []
@@ -206,6 +225,13 @@ def scan(
             encoding="utf-8",
         )
         console.print(f"report: {report}", markup=False)
+
+
+def _input_bytes(path: Path) -> int:
+    """Size of a chat file, or of all the files in a folder: how large a scan will be."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def _summary(

@@ -4,7 +4,6 @@ scoring whole conversations (:meth:`Detector.assess`, :meth:`Detector.assess_man
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +14,14 @@ from typing import Any
 import numpy as np
 
 from groomwatch.conversation import Conversation, Message, Participant
-from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect, is_grooming_message
-from groomwatch.detect.fusion import PatternTracker, fused_step
+from groomwatch.detect.attribution import (
+    MESSAGE_EVIDENCE,
+    Tally,
+    add_to_tally,
+    choose_suspect,
+    is_grooming_message,
+)
+from groomwatch.detect.fusion import PatternTracker, sigmoid
 from groomwatch.detect.model import (
     DEFAULT_MODEL_DIR,
     META_FILE,
@@ -27,13 +32,15 @@ from groomwatch.detect.model import (
     TextHasher,
 )
 from groomwatch.detect.monitor import Monitor
-from groomwatch.detect.policy import AlertPolicy, persistence_step
-from groomwatch.detect.scoring import read_units, score_units
+from groomwatch.detect.policy import AlertPolicy
+from groomwatch.detect.scoring import ConversationLike, read_units, score_units
 from groomwatch.detect.tactics.base import Finding, TacticRegistry
 from groomwatch.errors import InputError, ModelError
 
-BATCH_MESSAGES = 4096
-"""The batch path reads conversations in chunks of about this many messages."""
+BATCH_MESSAGES = 2048
+"""The batch path reads conversations in chunks of about this many messages: large enough that
+numpy's per-call costs are spread thin, small enough that a chunk's arrays (about 60 entries per
+message) stay in the processor's cache (measured: 2048 about 20 % faster than 4096)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,20 +155,27 @@ class Detector:
         return next(self.assess_many([conv], policy))
 
     def assess_many(
-        self, convs: Iterable[Conversation], policy: AlertPolicy | None = None
+        self, convs: Iterable[ConversationLike], policy: AlertPolicy | None = None
     ) -> Iterator[Assessment]:
         """Assessments in input order, computed in vectorised chunks of conversations."""
-        for assessment, _trace in self.traces(convs, policy):
+        for assessment, _trace in self._scan(convs, policy, with_traces=False):
             yield assessment
 
     def traces(
-        self, convs: Iterable[Conversation], policy: AlertPolicy | None = None
+        self, convs: Iterable[ConversationLike], policy: AlertPolicy | None = None
     ) -> Iterator[tuple[Assessment, Trace]]:
         """Assessments with the risk after every unit (for evaluation and reports)."""
+        for assessment, trace in self._scan(convs, policy, with_traces=True):
+            assert trace is not None
+            yield assessment, trace
+
+    def _scan(
+        self, convs: Iterable[ConversationLike], policy: AlertPolicy | None, *, with_traces: bool
+    ) -> Iterator[tuple[Assessment, Trace | None]]:
         pol = policy or self.default_policy
         it = iter(convs)
         while True:
-            chunk: list[Conversation] = []
+            chunk: list[ConversationLike] = []
             n_msgs = 0
             for conv in it:
                 chunk.append(conv)
@@ -170,90 +184,159 @@ class Detector:
                     break
             if not chunk:
                 return
-            yield from self._assess_chunk(chunk, pol)
+            yield from self._assess_chunk(chunk, pol, with_traces)
 
     def _assess_chunk(
-        self, chunk: list[Conversation], policy: AlertPolicy
-    ) -> Iterator[tuple[Assessment, Trace]]:
-        batch = read_units(
-            chunk, self.registry, self.hasher, self.model.tactic_names, self.model.kept_counts
-        )
-        scores = score_units(batch, self.model.linear)
+        self, chunk: list[ConversationLike], policy: AlertPolicy, with_traces: bool = True
+    ) -> Iterator[tuple[Assessment, Trace | None]]:
+        """Assess a chunk of conversations with whole-chunk array operations.
+
+        Every step is the streaming monitor's arithmetic applied to all units at once, so that
+        each risk equals the monitor's (the same floating-point operations in the same order):
+        the text model's logit and the fusion's noisy-OR are elementwise; the sigmoid uses
+        ``math.exp`` like the monitor (numpy's ``exp`` may differ in the last bit); the tactic
+        pattern only changes at units with findings; the persistence rule is a run length."""
         model = self.model
+        batch = read_units(
+            chunk,
+            self.registry,
+            self.hasher,
+            model.tactic_names,
+            kept=model.kept_entries,
+            n_kept=len(model.columns),
+            positions=model.position_table,
+        )
+        scores = score_units(batch, model.linear)
+        n_units = batch.n_units
+        conv_start = batch.conv_start
+        unit_msg = batch.unit_msg
+        text_logit = model.calib_slope * scores.cumulative + model.calib_intercept
+        # Tokens seen after each unit: whole numbers, so a global running sum minus the sum
+        # before the conversation is exact.
+        csum_tokens = np.cumsum(batch.tokens)
+        sizes = np.diff(conv_start)
+        before_conv = np.concatenate(([0.0], csum_tokens))[conv_start[:-1]]
+        seen = csum_tokens - np.repeat(before_conv, sizes)
         fusion = model.fusion
-        cumulative = scores.cumulative.tolist()
+        tac = np.zeros(n_units)
+        ctx = np.zeros(n_units)
+        if fusion is None:
+            risk = np.array([sigmoid(x) for x in text_logit.tolist()], dtype=np.float64)
+            language = risk
+        else:
+            if fusion.ramp_tokens > 0:
+                ramp = np.minimum(1.0, seen / fusion.ramp_tokens)
+                shrunk = fusion.prior + ramp * (text_logit - fusion.prior)
+            else:
+                shrunk = fusion.prior + 1.0 * (text_logit - fusion.prior)
+            language = np.array([sigmoid(x) for x in shrunk.tolist()], dtype=np.float64)
+            unit_findings = batch.unit_findings
+            for ci, conv in enumerate(chunk):
+                s, e = int(conv_start[ci]), int(conv_start[ci + 1])
+                tracker: PatternTracker | None = None
+                for u in range(s, e):
+                    found = unit_findings[u]
+                    if not found:
+                        continue
+                    if tracker is None:
+                        tracker = PatternTracker.for_participants(fusion, conv.participants)
+                    best = tracker.best
+                    tracker.add(conv.messages[int(unit_msg[u])].author, found)
+                    if tracker.best is not best:
+                        tac[u:e], ctx[u:e] = tracker.components()
+            risk = 1.0 - (1.0 - language) * (1.0 - (tac + ctx))
         own = model.risk(scores.own)
-        tokens = batch.tokens.tolist()
-        empty_risk = 0.0  # no messages, no evidence
+        alert_at = _first_alerts(risk, conv_start, policy)
+        # Per message: the risk after its last unit, the highest own risk of its units.
+        if n_units:
+            first_unit = np.ones(n_units, dtype=bool)
+            first_unit[1:] = unit_msg[1:] != unit_msg[:-1]
+            first_unit[conv_start[:-1][sizes > 0]] = True
+            starts = np.flatnonzero(first_unit)
+            last_unit = np.append(starts[1:] - 1, n_units - 1)
+            history_all: list[float] = risk[last_unit].tolist()
+            msg_risk_all: list[float] = np.maximum.reduceat(own, starts).tolist()
+        else:
+            history_all = msg_risk_all = []
+        lang_list: list[float] = language.tolist()
+        tac_list: list[float] = tac.tolist()
+        ctx_list: list[float] = ctx.tolist()
+        m0 = 0
         for ci, conv in enumerate(chunk):
-            s, e = int(batch.conv_start[ci]), int(batch.conv_start[ci + 1])
+            s, e = int(conv_start[ci]), int(conv_start[ci + 1])
             n = len(conv.messages)
-            history = [empty_risk] * n
-            msg_risk = [0.0] * n
-            first_alert: int | None = None
-            alert_unit: int | None = None
-            run = 0
-            tracker = (
-                None
-                if fusion is None
-                else PatternTracker.for_participants(fusion, conv.participants)
-            )
-            seen_tokens = 0.0
-            unit_risks: list[float] = []
-            components: dict[str, float] = {}
-            for u in range(s, e):
-                m = int(batch.unit_msg[u])
-                seen_tokens += tokens[u]
-                if tracker is not None:
-                    tracker.add(conv.messages[m].author, batch.unit_findings[u])
-                r, components = fused_step(
-                    fusion, model.text_logit(cumulative[u]), seen_tokens, tracker
-                )
-                unit_risks.append(r)
-                history[m] = r
-                msg_risk[m] = max(msg_risk[m], float(own[u]))
-                run, alert = persistence_step(policy, r, run, u - s + 1)
-                if alert and first_alert is None:
-                    first_alert, alert_unit = m, u - s + 1
-            final = history[-1] if n else empty_risk
+            history = history_all[m0 : m0 + n]
+            msg_risk = msg_risk_all[m0 : m0 + n]
+            m0 += n
+            final = history[-1] if n else 0.0  # no messages, no evidence
             flagged = final >= policy.threshold
+            a = alert_at[ci]
+            first_alert = None if a < 0 else int(unit_msg[a])
+            components: dict[str, float] = {}
+            if e > s:
+                components = {
+                    "language": lang_list[e - 1],
+                    "tactics": tac_list[e - 1],
+                    "context": ctx_list[e - 1],
+                }
             assessment = self._finish(
-                conv, final, flagged, first_alert, history, msg_risk, batch.findings[ci]
+                conv,
+                final,
+                flagged,
+                first_alert,
+                history,
+                msg_risk,
+                batch.findings[ci],
+                components,
             )
-            assessment = dataclasses.replace(assessment, components=components)
-            trace = Trace(
-                unit_risks=np.asarray(unit_risks, dtype=np.float64),
-                unit_messages=np.asarray(batch.unit_msg[s:e], dtype=np.int64),
-                alert_unit=alert_unit,
-                unit_decisions=np.asarray(scores.cumulative[s:e], dtype=np.float64),
+            trace = (
+                Trace(
+                    unit_risks=risk[s:e].copy(),
+                    unit_messages=unit_msg[s:e].copy(),
+                    alert_unit=None if a < 0 else a - s + 1,
+                    unit_decisions=scores.cumulative[s:e].copy(),
+                )
+                if with_traces
+                else None
             )
             yield assessment, trace
 
     def _finish(
         self,
-        conv: Conversation,
+        conv: ConversationLike,
         risk: float,
         flagged: bool,
         first_alert: int | None,
         history: list[float],
         msg_risk: list[float],
         findings: tuple[Finding, ...],
+        components: dict[str, float] | None = None,
     ) -> Assessment:
-        by_msg: dict[int, list[Finding]] = {}
-        for f in findings:
-            by_msg.setdefault(f.message, []).append(f)
-        tally: dict[str, Tally] = {}
-        for i, msg in enumerate(conv.messages):
-            if msg.author is not None:
-                add_to_tally(tally, msg.author, msg_risk[i], by_msg.get(i, ()))
-        suspect = choose_suspect(tally) if (flagged or first_alert is not None) else None
+        suspect: str | None = None
         grooming: tuple[int, ...] = ()
-        if flagged or first_alert is not None:
+        if flagged or first_alert is not None:  # the tally only matters then
+            by_msg: dict[int, list[Finding]] = {}
+            for f in findings:
+                by_msg.setdefault(f.message, []).append(f)
+            tally: dict[str, Tally] = {}
+            zero: Tally = (0.0, 0.0, 0)
+            for i, msg in enumerate(conv.messages):
+                author = msg.author
+                if author is None:
+                    continue
+                found = by_msg.get(i)
+                if found is not None:
+                    add_to_tally(tally, author, msg_risk[i], found)
+                else:  # add_to_tally without findings, inlined: most messages have none
+                    t0, r0, n0 = tally.get(author, zero)
+                    risk_part = 2.0 * max(0.0, msg_risk[i] - MESSAGE_EVIDENCE)
+                    tally[author] = (t0 + 0.0, r0 + risk_part, n0 + 1)
+            suspect = choose_suspect(tally)
             grooming = tuple(
                 i
                 for i, msg in enumerate(conv.messages)
                 if (suspect is None or msg.author == suspect)
-                and is_grooming_message(msg_risk[i], by_msg.get(i, ()))
+                and (msg_risk[i] >= MESSAGE_EVIDENCE or is_grooming_message(0.0, by_msg.get(i, ())))
             )
         return Assessment(
             id=conv.id,
@@ -265,6 +348,7 @@ class Detector:
             risk_history=tuple(history),
             grooming_messages=grooming,
             message_risks=tuple(msg_risk),
+            components={} if components is None else components,
         )
 
     # --- streams ------------------------------------------------------------------------------
@@ -306,6 +390,31 @@ class Detector:
             "info": self.model.info,
             "fusion": None if self.model.fusion is None else self.model.fusion.to_dict(),
         }
+
+
+def _first_alerts(risk: FloatArray, conv_start: IntArray, policy: AlertPolicy) -> list[int]:
+    """Per conversation, the global index of the unit at which the warning first fires, or -1:
+    :func:`~groomwatch.detect.policy.persistence_step` over all units at once. The run of
+    consecutive units at or above the threshold restarts at every conversation; the warning
+    holds at a unit when the run has reached ``window`` and ``min_messages`` units were seen."""
+    n = len(risk)
+    n_convs = len(conv_start) - 1
+    if n == 0:
+        return [-1] * n_convs
+    idx = np.arange(n, dtype=np.int64)
+    sizes = np.diff(conv_start)
+    unit_start = np.repeat(conv_start[:-1], sizes)
+    # last unit below the threshold at or before each unit, or the unit before its conversation
+    below = np.where(risk >= policy.threshold, unit_start - 1, idx)
+    last_below = np.maximum.accumulate(below)
+    holds = (idx - last_below >= policy.window) & (idx - unit_start + 1 >= policy.min_messages)
+    fired = np.flatnonzero(holds)
+    at = np.searchsorted(fired, conv_start[:-1])
+    out = [-1] * n_convs
+    for ci, k in enumerate(at.tolist()):
+        if k < len(fired) and fired[k] < conv_start[ci + 1]:
+            out[ci] = int(fired[k])
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -5,7 +5,8 @@ The text representation is additive, so that the streaming monitor can keep it u
 O(new features) per message:
 
 - each unit (see :mod:`groomwatch.detect.units`) is hashed with scikit-learn's
-  :class:`~sklearn.feature_extraction.text.HashingVectorizer` (raw counts, no sign, no norm);
+  :class:`~sklearn.feature_extraction.text.HashingVectorizer` (raw counts, no sign, no norm),
+  computed in batch by :mod:`groomwatch.detect.fasthash` (the same counts, vectorised);
   counts of a conversation are the sums of its units' counts;
 - only the hashed columns kept at training time (document frequency of at least 2) count; the rest
   are ignored, which bounds the size of a conversation's state;
@@ -30,6 +31,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,17 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
+from groomwatch.detect.fasthash import FastHasher
 from groomwatch.detect.fusion import FusionConfig
 from groomwatch.errors import ModelError
 
 FORMAT_VERSION = 1
+TABLE_LIMIT = 2**25
+"""Largest hashed space (all blocks) for which a model keeps :attr:`RiskModel.position_table`,
+a lookup table from hashed column to kept position (4 bytes per hashed column: 8 MB for the
+shipped 2 x 2**20)."""
+TRANSFORM_BLOCK = 8192
+"""Texts hashed at a time by :meth:`TextHasher.transform`."""
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "model.json"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
@@ -136,6 +145,7 @@ class TextHasher:
             (v.build_analyzer(), int(c["n_features"]))
             for v, c in zip(self._vectorizers, self.config, strict=True)
         ]
+        self._fast = FastHasher(self.config) if FastHasher.supports(self.config) else None
 
     def columns_of(self, text: str) -> dict[int, int]:
         """Hashed column -> count for one text: the same result as :meth:`transform` on
@@ -153,8 +163,69 @@ class TextHasher:
             offset += n
         return out
 
+    @property
+    def vectorised(self) -> bool:
+        """Whether the batch path runs the vectorised :class:`FastHasher` (``word`` and
+        ``char_wb`` analyzers) rather than scikit-learn's."""
+        return self._fast is not None
+
+    def entries(
+        self, texts: Sequence[str], table: NDArray[np.int32] | None = None
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """``(row, column, count)`` triples of the hashed counts of ``texts``: the nonzero
+        entries of :meth:`transform`, except that a pair may be repeated (its counts add up).
+        The vectorised path gives one entry per n-gram occurrence and builds no matrix. With
+        ``table`` (hashed column -> kept position or -1, see :attr:`RiskModel.position_table`),
+        only the entries of kept columns, numbered by their kept positions."""
+        if self._fast is not None:
+            try:
+                rows, cols = self._fast.entries(texts, table)
+            except UnicodeEncodeError:  # lone surrogates: let scikit-learn say what it says
+                pass
+            else:
+                return rows, cols, np.ones(len(rows), dtype=np.float64)
+        coo = self._sklearn_transform(texts).tocoo()
+        rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        data = coo.data.astype(np.float64)
+        if table is None:
+            return rows, cols, data
+        pos = table[cols]
+        kept = pos >= 0
+        return rows[kept], pos[kept].astype(np.int64), data[kept]
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Counts, one row per text (``len(texts) x n_features``)."""
+        """Counts, one row per text (``len(texts) x n_features``), in canonical form (sorted
+        column indices, no duplicates): the same matrix as scikit-learn's
+        :class:`HashingVectorizer`, computed by :class:`FastHasher` when the configuration
+        allows it."""
+        if self._fast is not None:
+            try:
+                # in blocks, so that the per-occurrence arrays stay small on large inputs
+                blocks = [
+                    self._fast_block(texts[i : i + TRANSFORM_BLOCK])
+                    for i in range(0, len(texts), TRANSFORM_BLOCK)
+                ]
+            except UnicodeEncodeError:
+                pass
+            else:
+                if len(blocks) == 1:
+                    return blocks[0]
+                if not blocks:
+                    return sp.csr_matrix((0, self.n_features))
+                return sp.csr_matrix(sp.vstack(blocks, format="csr"))
+        return self._sklearn_transform(texts)
+
+    def _fast_block(self, texts: Sequence[str]) -> sp.csr_matrix:
+        assert self._fast is not None
+        rows, cols = self._fast.entries(texts)
+        out = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float64), (rows, cols)),
+            shape=(len(texts), self.n_features),
+        )
+        out.sum_duplicates()
+        return out
+
+    def _sklearn_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         mats = [v.transform(texts) for v in self._vectorizers]
         if len(mats) == 1:
             return sp.csr_matrix(mats[0])
@@ -183,10 +254,16 @@ class LinearRisk:
         assert self.block is not None
         return self.block
 
-    @property
+    @cached_property
     def text_weight(self) -> FloatArray:
-        """``coef * idf`` per kept column: the running dot product adds this times the TF."""
+        """``coef * idf`` per kept column: the running dot product adds this times the TF.
+        (Computed once: the weights of a model do not change.)"""
         return self.coef_text * self.idf
+
+    @cached_property
+    def idf_squared(self) -> FloatArray:
+        """``idf ** 2`` per kept column: the running squared norm adds this times TF squared."""
+        return self.idf**2
 
     def tactic_term(self, tactic_counts: FloatArray) -> FloatArray:
         """``sum_t coef_t log(1 + count_t)`` per row of ``tactic_counts``."""
@@ -262,6 +339,30 @@ class RiskModel:
         pos = np.minimum(pos, len(self.columns) - 1)
         kept = self.columns[pos] == cols
         return pos.astype(np.int64), kept
+
+    @cached_property
+    def position_table(self) -> NDArray[np.int32] | None:
+        """Hashed column -> kept position (-1: not kept), when the hashed space is small enough
+        for a table (one gather per entry instead of a binary search)."""
+        n = sum(int(c["n_features"]) for c in self.hasher_config)
+        if n > TABLE_LIMIT or len(self.columns) >= 2**31:
+            return None
+        table = np.full(n, -1, dtype=np.int32)
+        table[self.columns] = np.arange(len(self.columns), dtype=np.int32)
+        return table
+
+    def kept_entries(
+        self, rows: IntArray, cols: IntArray, counts: FloatArray
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """The entries (:meth:`TextHasher.entries`) whose column is kept, with the column
+        replaced by its kept position."""
+        table = self.position_table
+        if table is None:
+            pos, kept = self.positions(cols)
+            return rows[kept], pos[kept], counts[kept]
+        found = table[cols]
+        kept = found >= 0
+        return rows[kept], found[kept].astype(np.int64), counts[kept]
 
     def kept_counts(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Restrict a matrix of hashed counts to the kept columns (``rows x len(columns)``)."""

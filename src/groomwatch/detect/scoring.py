@@ -9,13 +9,16 @@ at a time with the same functions, so its risk after each message equals the bat
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
-from groomwatch.conversation import Conversation
+from groomwatch.conversation import Participant
 from groomwatch.detect.model import (
     FloatArray,
     IntArray,
@@ -24,7 +27,32 @@ from groomwatch.detect.model import (
     sublinear,
 )
 from groomwatch.detect.tactics.base import Finding, TacticRegistry
-from groomwatch.detect.units import count_tokens, split_units
+from groomwatch.detect.units import LONG_MESSAGE_TOKENS, count_tokens, split_units
+
+
+class MessageLike(Protocol):
+    """What scoring reads of a message (:class:`~groomwatch.conversation.Message` has it)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def author(self) -> str | None: ...
+
+
+class ConversationLike(Protocol):
+    """What scoring reads of a conversation (:class:`~groomwatch.conversation.Conversation`
+    has it): a lighter object with these attributes is scored the same (the parallel scan's
+    workers rebuild conversations this way, see :mod:`groomwatch.detect.parallel`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def messages(self) -> Sequence[MessageLike]: ...
+
+    @property
+    def participants(self) -> Sequence[Participant]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +66,9 @@ class UnitBatch:
     tokens: FloatArray  # tokens per unit
     findings: tuple[tuple[Finding, ...], ...]  # per conversation, in message order
     unit_findings: tuple[tuple[Finding, ...], ...]  # per unit
+    grouped: tuple[IntArray, IntArray, FloatArray] | None = None
+    """The entries of ``counts`` as ``(unit, column, count)`` in the order :func:`score_units`
+    reads them (see :func:`group_entries`), when :func:`read_units` already had them."""
 
     @property
     def n_units(self) -> int:
@@ -62,29 +93,70 @@ def find_in_unit(
     return found
 
 
+EntryFilter = Callable[[IntArray, IntArray, FloatArray], tuple[IntArray, IntArray, FloatArray]]
+"""Keeps some hashed entries ``(rows, columns, counts)`` and renumbers their columns, e.g.
+:meth:`RiskModel.kept_entries <groomwatch.detect.model.RiskModel.kept_entries>`."""
+
+
 def read_units(
-    convs: Sequence[Conversation],
+    convs: Sequence[ConversationLike],
     registry: TacticRegistry,
     hasher: TextHasher,
     tactic_names: Sequence[str],
     keep: Callable[[sp.csr_matrix], sp.csr_matrix] | None = None,
+    *,
+    kept: EntryFilter | None = None,
+    n_kept: int | None = None,
+    positions: NDArray[np.int32] | None = None,
 ) -> UnitBatch:
-    """Split every message into units, hash them (restricted to the kept columns by ``keep``,
-    e.g. :meth:`RiskModel.kept_counts`; all hashed columns without it), and run the tactics on
-    each unit."""
+    """Split every message into units, hash them, and run the tactics on each unit.
+
+    The counts are restricted to the kept columns either by ``keep`` (a matrix to matrix
+    function such as :meth:`RiskModel.kept_counts`) or, faster, by ``kept`` (an
+    :data:`EntryFilter` such as :meth:`RiskModel.kept_entries`, with ``n_kept`` columns), which
+    never builds the matrix of all hashed columns; or, fastest, by ``positions`` (a table from
+    hashed column to kept position, -1 when not kept, such as
+    :attr:`RiskModel.position_table <groomwatch.detect.model.RiskModel.position_table>`), which
+    the hasher applies as it goes. Without any of them, all hashed columns count.
+    """
     tactic_pos = {name: i for i, name in enumerate(tactic_names)}
     texts: list[str] = []
     unit_msg: list[int] = []
+    tokens: list[int] = []
     conv_start = [0]
     tac_rows: list[int] = []
     tac_cols: list[int] = []
     per_conv: list[tuple[Finding, ...]] = []
     per_unit: list[tuple[Finding, ...]] = []
+    find = registry.find
     for conv in convs:
-        conv_findings: list[Finding] = []
-        for i, msg in enumerate(conv.messages):
-            for offset, text in unit_texts(msg.text):
-                found = find_in_unit(registry, text, offset, i, msg.author)
+        msgs = conv.messages
+        conv_texts = [m.text for m in msgs]
+        conv_tokens = [len(t.split()) for t in conv_texts]  # = count_tokens, without a regex
+        if not conv_tokens or max(conv_tokens) <= LONG_MESSAGE_TOKENS:
+            # One unit per message (the common case), with list comprehensions.
+            base = len(texts)
+            found_all = [find(m.text, i, m.author) for i, m in enumerate(msgs)]
+            conv_findings: list[Finding] = []
+            for i in [i for i, found in enumerate(found_all) if found]:
+                found = found_all[i]
+                for f in found:
+                    t = tactic_pos.get(f.tactic)
+                    if t is not None:
+                        tac_rows.append(base + i)
+                        tac_cols.append(t)
+                conv_findings.extend(found)
+            per_unit.extend([tuple(found) for found in found_all])
+            texts.extend(conv_texts)
+            unit_msg.extend(range(len(msgs)))
+            tokens.extend(conv_tokens)
+            conv_start.append(len(texts))
+            per_conv.append(tuple(conv_findings))
+            continue
+        conv_findings = []
+        for i, msg in enumerate(msgs):
+            for offset, part in unit_texts(msg.text):
+                found = find_in_unit(registry, part, offset, i, msg.author)
                 u = len(texts)
                 for f in found:
                     t = tactic_pos.get(f.tactic)
@@ -93,26 +165,104 @@ def read_units(
                         tac_cols.append(t)
                 conv_findings.extend(found)
                 per_unit.append(tuple(found))
-                texts.append(text)
+                texts.append(part)
                 unit_msg.append(i)
+                tokens.append(count_tokens(part))
         conv_start.append(len(texts))
         per_conv.append(tuple(conv_findings))
     n = len(texts)
     tactic_counts = np.zeros((n, len(tactic_names)), dtype=np.float64)
     if tac_rows:
         np.add.at(tactic_counts, (np.array(tac_rows), np.array(tac_cols)), 1.0)
-    counts = hasher.transform(texts) if n else sp.csr_matrix((0, hasher.n_features))
-    if keep is not None:
-        counts = keep(counts)
+    starts = np.array(conv_start, dtype=np.int64)
+    grouped: tuple[IntArray, IntArray, FloatArray] | None = None
+    if kept is None and positions is None:
+        counts = hasher.transform(texts) if n else sp.csr_matrix((0, hasher.n_features))
+        if keep is not None:
+            counts = keep(counts)
+    else:
+        if n_kept is None:
+            raise ValueError("read_units: kept or positions need n_kept")
+        if not n:
+            rows, cols, data = _no_entries()
+        elif positions is not None:
+            rows, cols, data = hasher.entries(texts, positions)
+        else:
+            assert kept is not None
+            rows, cols, data = kept(*hasher.entries(texts))
+        grouped = group_entries(starts, rows, cols, data, n_kept)
+        r, p, d = grouped
+        # In group order the entries of each unit come in column order: the matrix built from
+        # them is canonical without sorting.
+        counts = sp.csr_matrix((d, (r, p)), shape=(n, n_kept))
     return UnitBatch(
-        conv_start=np.array(conv_start, dtype=np.int64),
+        conv_start=starts,
         unit_msg=np.array(unit_msg, dtype=np.int64),
         counts=counts,
         tactic_counts=tactic_counts,
-        tokens=np.array([count_tokens(t) for t in texts], dtype=np.float64),
+        tokens=np.array(tokens, dtype=np.float64),
         findings=tuple(per_conv),
         unit_findings=tuple(per_unit),
+        grouped=grouped,
     )
+
+
+def group_entries(
+    conv_start: IntArray, rows: IntArray, cols: IntArray, data: FloatArray, width: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Entries ``(unit, column, count)`` summed per (unit, column) and ordered by conversation,
+    then column, then unit: the units that add to one running count of a conversation are
+    consecutive and in order. ``width`` bounds the column numbers.
+
+    One sort of a single integer key (conversation, column, unit) does it; when every count is 1
+    (one entry per n-gram occurrence, as :meth:`TextHasher.entries` gives), the keys alone are
+    sorted and the counts are the lengths of runs of equal keys."""
+    n_units = int(conv_start[-1])
+    if len(rows) == 0:
+        return _no_entries()
+    sizes = np.diff(conv_start)
+    conv_of_unit = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    w = max(int(width), 1)
+    # (conversation, column, unit) packed into the bits of one integer: shifts and masks
+    # decode it (cheaper than division)
+    unit_bits = max(n_units - 1, 1).bit_length()
+    col_bits = max(w - 1, 1).bit_length()
+    if (len(sizes) - 1).bit_length() + col_bits + unit_bits > 62:  # pragma: no cover - huge
+        return _group_lexsort(conv_of_unit, rows, cols, data)
+    key = (((conv_of_unit[rows] << col_bits) | cols) << unit_bits) | rows
+    ones = bool(data.min() == 1.0 == data.max())
+    if ones:
+        key = np.sort(key)
+    else:
+        order = np.argsort(key, kind="stable")
+        key, data = key[order], data[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = key[1:] != key[:-1]
+    first = np.flatnonzero(new)
+    if ones:
+        d = np.diff(np.append(first, len(key))).astype(np.float64)
+    else:
+        d = np.add.reduceat(data, first).astype(np.float64)
+    unique = key[first]
+    r = unique & ((1 << unit_bits) - 1)
+    p = (unique >> unit_bits) & ((1 << col_bits) - 1)
+    return r, p, d
+
+
+def _group_lexsort(
+    conv_of_unit: IntArray, rows: IntArray, cols: IntArray, data: FloatArray
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """:func:`group_entries` with three sort keys, for sizes whose packed key would overflow."""
+    order = np.lexsort((rows, cols, conv_of_unit[rows]))
+    r, p, d = rows[order], cols[order], data[order]
+    new = np.ones(len(r), dtype=bool)
+    new[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1])
+    first = np.flatnonzero(new)
+    return r[first], p[first], np.add.reduceat(d, first).astype(np.float64)
+
+
+def _no_entries() -> tuple[IntArray, IntArray, FloatArray]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,23 +324,55 @@ def combine(
     )
 
 
+_SMALL_COUNTS = 1024
+_SUBLINEAR_TABLE = sublinear(np.arange(_SMALL_COUNTS, dtype=np.float64))
+
+
+def _sublinear_whole(counts: FloatArray) -> FloatArray:
+    """:func:`sublinear` of whole, non-negative counts: a table lookup for the small ones (the
+    same values, computed once), the logarithm for the rare large ones."""
+    small = np.minimum(counts, _SMALL_COUNTS - 1).astype(np.int64)
+    out = _SUBLINEAR_TABLE[small]
+    large = np.flatnonzero(counts >= _SMALL_COUNTS)
+    if len(large):
+        out[large] = sublinear(counts[large])
+    return np.asarray(out, dtype=np.float64)
+
+
+def _segment_cumsum(values: FloatArray, conv_start: IntArray) -> FloatArray:
+    """Running sums along axis 0 that restart at every conversation, each one sequential
+    (``np.cumsum`` per conversation), as the monitor adds one unit after the other."""
+    out = np.empty_like(values)
+    bounds = conv_start.tolist()
+    for s, e in itertools.pairwise(bounds):
+        if e > s:
+            np.cumsum(values[s:e], axis=0, out=out[s:e])
+    return out
+
+
 def score_units(batch: UnitBatch, linear: LinearRisk) -> UnitScores:
-    """Running and own decisions of every unit of a batch."""
+    """Running and own decisions of every unit of a batch.
+
+    Every entry (unit, kept column, count) is visited once, in the order (conversation, column,
+    unit): the count of the column before the unit is a running sum within the group; the
+    changes of the running dot product and squared norm (and the unit's own ones) are summed per
+    unit with ``np.bincount``. Within a unit the entries are then in column order, the order the
+    monitor sums in (:func:`unit_deltas` gives the same numbers)."""
     n = batch.n_units
-    coo = batch.counts.tocoo()
-    rows = coo.row.astype(np.int64)
-    pos = coo.col.astype(np.int64)
-    data = coo.data.astype(np.float64)
-    conv_of_unit = np.repeat(
-        np.arange(len(batch.conv_start) - 1), np.diff(batch.conv_start)
-    ).astype(np.int64)
-    # Own decisions: each unit alone.
-    own_dot, own_sq = unit_deltas(linear, rows, pos, data, np.zeros_like(data), n)
-    own_tac = tactic_deltas(linear, batch.tactic_counts, np.zeros_like(batch.tactic_counts))
-    own = combine(linear, own_dot, own_sq, own_tac, batch.tokens)
-    # Running counts of each (conversation, column) before each unit.
-    order = np.lexsort((rows, pos, conv_of_unit[rows]))
-    r, p, d = rows[order], pos[order], data[order]
+    conv_start = batch.conv_start
+    sizes = np.diff(conv_start)
+    conv_of_unit = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    if batch.grouped is not None:
+        r, p, d = batch.grouped
+    else:
+        coo = batch.counts.tocoo()
+        r, p, d = group_entries(
+            conv_start,
+            coo.row.astype(np.int64),
+            coo.col.astype(np.int64),
+            coo.data.astype(np.float64),
+            int(batch.counts.shape[1]),
+        )
     key_change = np.ones(len(r), dtype=bool)
     if len(r) > 1:
         c = conv_of_unit[r]
@@ -199,23 +381,39 @@ def score_units(batch: UnitBatch, linear: LinearRisk) -> UnitScores:
     group_start = np.maximum.accumulate(np.where(key_change, np.arange(len(r)), 0))
     before_group = np.where(group_start > 0, csum[group_start - 1], 0.0)
     before = csum - d - before_group
-    # Back to row-major order (unit, then column), the order the monitor sums in.
-    back = np.lexsort((p, r))
-    d_dot, d_sq = unit_deltas(linear, r[back], p[back], d[back], before[back], n)
+    after = before + d
+    if np.array_equal(np.floor(d), d):  # whole counts (hashed counts always are)
+        g_new, g_old, g_own = _sublinear_whole(after), _sublinear_whole(before), _sublinear_whole(d)
+    else:
+        g_new, g_old, g_own = sublinear(after), sublinear(before), sublinear(d)
+    tw = linear.text_weight[p]
+    idf2 = linear.idf_squared[p]
+    nb = linear.n_blocks
+    key = r * nb + linear.blocks[p]
+    size = n * nb
+
+    def per_unit(weights: FloatArray) -> FloatArray:
+        sums = np.bincount(key, weights=weights, minlength=size)
+        return np.asarray(sums, dtype=np.float64).reshape(n, nb)
+
+    own_dot = per_unit(tw * g_own)
+    own_sq = per_unit(idf2 * (g_own**2))
+    d_dot = per_unit(tw * (g_new - g_old))
+    d_sq = per_unit(idf2 * (g_new**2 - g_old**2))
     tc = batch.tactic_counts
-    cum_tc = np.zeros_like(tc)
-    cum_tokens = np.zeros(n)
-    dot = np.zeros((n, linear.n_blocks))
-    sq = np.zeros((n, linear.n_blocks))
-    for s, e in zip(batch.conv_start[:-1], batch.conv_start[1:], strict=True):
-        if e > s:
-            cum_tc[s:e] = np.cumsum(tc[s:e], axis=0)
-            cum_tokens[s:e] = np.cumsum(batch.tokens[s:e])
-            dot[s:e] = np.cumsum(d_dot[s:e], axis=0)
-            sq[s:e] = np.cumsum(d_sq[s:e], axis=0)
+    own_tac = tactic_deltas(linear, tc, np.zeros_like(tc))
+    own = combine(linear, own_dot, own_sq, own_tac, batch.tokens)
+    # Tactic and token counts are whole numbers: a global running sum minus the sum before the
+    # conversation is exact.
+    n_tac = tc.shape[1]
+    whole = np.concatenate([tc, batch.tokens[:, np.newaxis]], axis=1)
+    csum_whole = np.cumsum(whole, axis=0)
+    base = np.concatenate([np.zeros((1, n_tac + 1)), csum_whole])[conv_start[:-1]]
+    running_whole = csum_whole - np.repeat(base, sizes, axis=0)
+    cum_tc, cum_tokens = running_whole[:, :n_tac], running_whole[:, n_tac]
     d_tac = tactic_deltas(linear, tc, cum_tc - tc)
-    tac = np.zeros(n)
-    for s, e in zip(batch.conv_start[:-1], batch.conv_start[1:], strict=True):
-        if e > s:
-            tac[s:e] = np.cumsum(d_tac[s:e])
+    running = _segment_cumsum(
+        np.concatenate([d_dot, d_sq, d_tac[:, np.newaxis]], axis=1), conv_start
+    )
+    dot, sq, tac = running[:, :nb], running[:, nb : 2 * nb], running[:, 2 * nb]
     return UnitScores(cumulative=combine(linear, dot, sq, tac, cum_tokens), own=own)

@@ -12,7 +12,10 @@ Speed: a batch scan runs every tactic on every message, so matching is two-stage
 prepared once (:func:`prepare`: lower-cased, apostrophes unified, its word set); each cue names
 ``anchors``, words one of which must be in the message for the cue to be tried at all. The
 registry keeps one index from anchor word to tactics, so most ordinary messages cost one set
-intersection and no regular expression.
+intersection and no regular expression. Which cues are worth trying depends only on which anchor
+and ``also`` words a message holds; the registry remembers that list per set of such words, so a
+message whose words let no cue through (most chat, even when it holds common anchors such as
+"you") costs its tokenisation and one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 __all__ = ["Cue", "Finding", "PreparedText", "Tactic", "TacticRegistry", "prepare"]
+
+VIABLE_CACHE = 65536
+"""Sets of cue words whose viable cues a registry remembers (see ``_viable_cues``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +292,9 @@ class TacticRegistry:
         self._always: frozenset[int] = frozenset()
         self._anchor_words: frozenset[str] = frozenset()
         self._list: list[Tactic] = []
+        # Words that decide which cues may match: anchors and ``also`` words.
+        self._vocab: frozenset[str] = frozenset()
+        self._viable: dict[frozenset[str], tuple[int, ...]] = {}
 
     def add(self, tactic: Tactic) -> Tactic:
         name = getattr(tactic, "name", None)
@@ -298,6 +307,7 @@ class TacticRegistry:
                 raise ValueError(f"tactic {name!r} has no {attr}")
         self._tactics[name] = tactic
         self._index = None
+        self._viable = {}
         return tactic
 
     def get(self, name: str) -> Tactic:
@@ -340,47 +350,88 @@ class TacticRegistry:
         self._flat = tuple(flat)
         self._always = frozenset(always)
         self._anchor_words = frozenset(index)
+        also: set[str] = set()
+        for _t, cue in flat:
+            if cue is not None:
+                also.update(cue.also)
+        self._vocab = self._anchor_words | also
+        self._viable = {}
         self._index = {w: tuple(ix) for w, ix in index.items()}
         return self._index
 
+    def _viable_cues(self, words: frozenset[str]) -> tuple[int, ...]:
+        """The global cue numbers worth trying on a message whose words include exactly
+        ``words`` of the registry's vocabulary (anchors and ``also`` words), in order: a cue
+        whose anchors let it through and whose ``also`` condition holds (the tactic's own
+        matcher when one of its extra anchors is there). This depends on ``words`` alone, so
+        it is computed once per set of words and remembered."""
+        cached = self._viable.get(words)
+        if cached is not None:
+            return cached
+        index = self._index if self._index is not None else self._build_index()
+        selected = set(self._always)
+        for word in words:
+            selected.update(index.get(word, ()))
+        flat = self._flat
+        out = tuple(
+            g
+            for g in sorted(selected)
+            if (cue := flat[g][1]) is None or not cue.also or not cue.also.isdisjoint(words)
+        )
+        if len(self._viable) >= VIABLE_CACHE:  # bounded: start again rather than grow
+            self._viable = {}
+        self._viable[words] = out
+        return out
+
     def find(self, text: str, index: int, author: str | None = None) -> list[Finding]:
         """Every tactic's findings in one message, in registry order."""
-        # The common case first, inlined: most messages hold no anchor word at all.
+        # The common case first, inlined: most messages let no cue through at all.
         if self._index is None:
             self._build_index()
-        lower = _lower(text)
+        lower = text.lower()
+        if not lower.isascii():
+            lower = _lower(text)
         stripped = lower.replace("'", "") if "'" in lower else lower
-        tokens = frozenset(_words(stripped))
-        if tokens.isdisjoint(self._anchor_words) and not self._always:
+        words = _words(stripped)
+        key = self._vocab.intersection(words)
+        viable = self._viable.get(key)
+        if viable is None:
+            viable = self._viable_cues(key)
+        if not viable:
             return []
-        return self.find_prepared(PreparedText(text, stripped, tokens, lower), index, author)
+        return self._run(
+            PreparedText(text, stripped, frozenset(words), lower), viable, index, author
+        )
 
     def find_prepared(
         self, text: PreparedText, index: int, author: str | None = None
     ) -> list[Finding]:
         """:meth:`find` on a message already :func:`prepare`-d. Gives the same findings as each
         tactic's :meth:`Tactic.find_prepared`, with one index lookup for all tactics."""
-        anchor_index = self._index if self._index is not None else self._build_index()
-        hits = text.tokens & self._anchor_words
-        if not hits and not self._always:
+        if self._index is None:
+            self._build_index()
+        viable = self._viable_cues(text.tokens & self._vocab)
+        if not viable:
             return []
-        selected = set(self._always)
-        for word in hits:
-            selected.update(anchor_index[word])
+        return self._run(text, viable, index, author)
+
+    def _run(
+        self, text: PreparedText, viable: tuple[int, ...], index: int, author: str | None
+    ) -> list[Finding]:
+        """Try the ``viable`` cues (global numbers, in order) and emit each tactic's finding."""
         flat = self._flat
         tactics = self._list
         lower = text.lower
-        tokens = text.tokens
         out: list[Finding] = []
         current = -1
         best: Cue | None = None
         best_match: re.Match[str] | None = None
         miss = 1.0
         extra = False
-        for g in sorted(selected):
+        for g in viable:
             t, cue = flat[g]
             if t != current:
-                if current >= 0:
+                if current >= 0 and (best is not None or extra):  # else nothing to emit
                     self._emit(
                         out, tactics[current], text, index, author, best, best_match, miss, extra
                     )
@@ -388,14 +439,12 @@ class TacticRegistry:
             if cue is None:
                 extra = True
                 continue
-            if cue.also and cue.also.isdisjoint(tokens):
-                continue
             m = cue.pattern.search(lower)
             if m is not None:
                 miss *= 1.0 - cue.weight
                 if best is None or cue.weight > best.weight:
                     best, best_match = cue, m
-        if current >= 0:
+        if current >= 0 and (best is not None or extra):
             self._emit(out, tactics[current], text, index, author, best, best_match, miss, extra)
         return out
 

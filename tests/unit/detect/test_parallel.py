@@ -1,0 +1,74 @@
+"""Scanning with several worker processes gives the single process's assessments, in order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from groomwatch.cli import main
+from groomwatch.conversation import Conversation, Message
+from groomwatch.detect import AlertPolicy, Detector
+from groomwatch.detect.parallel import assess_parallel
+from groomwatch.errors import InputError
+
+
+def _many(synthetic: list[Conversation]) -> list[Conversation]:
+    """The synthetic fixtures several times over under new ids, with chat filler between."""
+    out: list[Conversation] = []
+    for k in range(6):
+        for conv in synthetic:
+            out.append(
+                Conversation(
+                    id=f"{conv.id}-{k}", messages=conv.messages, participants=conv.participants
+                )
+            )
+            filler = tuple(Message(text=f"see you at practice {i}", author="p") for i in range(k))
+            out.append(Conversation(id=f"filler-{conv.id}-{k}", messages=filler))
+    return out
+
+
+def test_parallel_equals_one_process(detector: Detector, synthetic: list[Conversation]) -> None:
+    convs = _many(synthetic)
+    policy = AlertPolicy(0.3, window=2)
+    expected = list(detector.assess_many(convs, policy))
+    # small chunks: many chunks per worker, results from both workers interleave
+    got = list(assess_parallel(convs, policy=policy, workers=2, chunk_messages=7))
+    assert [a.id for a in got] == [c.id for c in convs]
+    assert got == expected
+    assert any(a.findings for a in got)
+    assert any(a.first_alert is not None for a in got)
+
+
+def test_one_worker_runs_in_process(detector: Detector, synthetic: list[Conversation]) -> None:
+    assert list(assess_parallel(synthetic, workers=1)) == list(detector.assess_many(synthetic))
+
+
+def test_bad_worker_counts_are_refused(synthetic: list[Conversation]) -> None:
+    for bad in (0, -1):
+        with pytest.raises(InputError, match="workers"):
+            assess_parallel(synthetic, workers=bad)
+    with pytest.raises(InputError, match="chunk"):
+        assess_parallel(synthetic, workers=2, chunk_messages=0)
+
+
+def _run(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_scan_with_workers_writes_what_one_process_writes(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    src = fixtures_dir / "detect" / "conversations.jsonl"
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    assert _run(["scan", str(src), "-o", str(one), "--workers", "1"]) == 0
+    assert _run(["scan", str(src), "-o", str(two), "--workers", "2"]) == 0
+    rows = [json.loads(x) for x in two.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) > 1
+    assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
+    assert _run(["scan", str(src), "-o", str(two), "--workers", "0"]) == 2
