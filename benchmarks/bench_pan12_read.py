@@ -6,7 +6,10 @@ process so its memory does not count. The read goes through the public API
 (``read_conversations``), including building every Message and Conversation and labelling from
 the predators list beside the XML.
 
-    python benchmarks/bench_pan12_read.py [--messages N]
+Wall time depends on what else the machine runs; messages per CPU-second (this process's own
+CPU time) much less so, and the load average is printed next to both.
+
+    python benchmarks/bench_pan12_read.py [--messages N] [--lxml]
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main(argv: list[str]) -> int:
 
     from groomwatch.formats import read_conversations
 
+    load_start = os.getloadavg()[0]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cpu_start = time.process_time()
     start = time.perf_counter()
@@ -62,8 +66,8 @@ def main(argv: list[str]) -> int:
           "less affected by other processes than wall time)")  # fmt: skip
     print(f"peak RSS         {peak:.0f} MB (after imports: {rss_before:.0f} MB)   "
           f"(target <= {TARGET_RSS_MB})")  # fmt: skip
-    print(f"cpus             {os.cpu_count()}, load average {load:.1f} at the end "
-          "(the machine may be shared)")  # fmt: skip
+    print(f"cpus             {os.cpu_count()}, 1-minute load average {load_start:.2f} at the "
+          f"start, {load:.2f} at the end (the machine may be shared)")  # fmt: skip
     if args.lxml:
         from groomwatch.formats.base import ReadContext, ReadOptions, ReadReport
         from groomwatch.formats.pan12 import iter_conversations

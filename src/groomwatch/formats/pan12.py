@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -260,12 +260,22 @@ def make_conversation(
     """A conversation, labelled from the ground truth when there is one."""
     if truth is None:
         return Conversation(id=cid, messages=tuple(messages))
-    found = sorted(truth.predators.intersection(map(_author, messages)))
+    label, meta = labels(cid, map(_author, messages), truth)
+    return Conversation(id=cid, messages=tuple(messages), label=label, meta=meta)
+
+
+def labels(
+    cid: str, authors: Iterable[str | None], truth: Pan12GroundTruth
+) -> tuple[int, dict[str, Any]]:
+    """A conversation's label and meta from the ground truth, given its message authors: 1 and
+    ``meta["predators"]`` when a listed predator wrote in it, and ``meta["predator_lines"]``
+    when problem 2 marks some of its lines. Both readers label through this one function."""
+    found = sorted(truth.predators.intersection(authors))
     meta: dict[str, Any] = {"predators": found}
     marked = truth.predator_lines.get(cid)
     if marked:
         meta["predator_lines"] = sorted(marked)
-    return Conversation(id=cid, messages=tuple(messages), label=1 if found else 0, meta=meta)
+    return (1 if found else 0), meta
 
 
 def iter_conversations(
