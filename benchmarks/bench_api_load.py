@@ -2,12 +2,13 @@
 
 Starts ``groomwatch serve`` (SQLite in a temporary folder by default; ``--database-url`` for a
 given database, ``--postgres`` for a throw-away PostgreSQL cluster like the tests' fixture), a
-tenant with a key, and a load generator in a separate process on loopback (asyncio + httpx) that
-sends ``--rate`` single-message appends a second, open loop (each at its scheduled time, whatever
-the server's speed), spread round-robin over ``--conversations`` concurrent conversations, for
-``--seconds``. Prints p50/p95/p99/max latency per append, errors, achieved rate, and the server's
-RSS at start, middle and end. Targets: p99 <= 20 ms on SQLite and PostgreSQL, no errors, flat
-memory.
+tenant with a key, and a load generator in a separate process on loopback (asyncio, a minimal
+HTTP/1.1 client on keep-alive connections) that sends ``--rate`` single-message appends a second,
+open loop (each at its scheduled time, whatever the server's speed), spread round-robin over
+``--conversations`` concurrent conversations, for ``--seconds``. Prints p50/p95/p99/max latency
+per append (and p99 in each tenth of the run), errors, achieved rate, the server's RSS at start,
+middle and end, and the CPU per request of the server and of the generator. Targets: p99 <= 20 ms
+on SQLite and PostgreSQL, no errors, flat memory.
 
     python benchmarks/bench_api_load.py                      # 60 s, 500/s, 1000 conversations
     python benchmarks/bench_api_load.py --postgres
@@ -134,17 +135,18 @@ def _with_children(pid: int) -> list[int]:
     return pids
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (uvicorn workers), in seconds."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a process and its children (uvicorn workers), in seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    user = system = 0
     for p in _with_children(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            user += int(fields[11])  # utime
+            system += int(fields[12])  # stime
         except (OSError, IndexError, ValueError):
             pass
-    return total / ticks
+    return user / ticks, system / ticks
 
 
 def rss_mib(pid: int) -> float:
@@ -160,42 +162,81 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
+class _Connection:
+    """A minimal HTTP/1.1 keep-alive client connection: write a request, read the status line,
+    the headers and a ``Content-Length`` body. The generator must cost far less CPU than the
+    server it measures, on the same two cores: httpx's client with 256 pooled connections cost
+    ~12 ms of CPU a request here, so the generator, not the server, set the achieved rate."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, data: bytes) -> int:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(data)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        close = False
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        if length:
+            await self.reader.readexactly(length)
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _load(
     url: str, key: str, rate: float, seconds: float, conversations: int, out: Any
 ) -> None:
-    """Open loop: request i is due at t0 + i/rate. 256 senders take the next due request; when
-    the server falls behind, requests wait for a sender and that wait counts in ``from_due``
-    (no coordinated omission). Requests more than 10 s late are not sent ("skipped")."""
-    import httpx
-
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    """Open loop: request i is due at t0 + i/rate. 256 senders, one keep-alive connection each,
+    take the next due request; when the server falls behind, requests wait for a sender and that
+    wait counts in ``from_due`` (no coordinated omission). Requests more than 10 s late are not
+    sent ("skipped"). ``latencies`` run from writing the request to reading the whole answer."""
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
     service: list[float] = []
     from_due: list[float] = []
+    started: list[float] = []
     errors: dict[str, int] = {}
     counter = [0] * conversations
     total = int(rate * seconds)
     t0 = time.perf_counter() + 0.5
     state = {"next": 0, "skipped": 0}
+    head = (
+        f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+    ).encode()
 
-    async with httpx.AsyncClient(
-        base_url=url, limits=limits, timeout=10, headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-
-        async def sender() -> None:
-            while state["next"] < total:
-                i = state["next"]
-                state["next"] += 1
-                due = t0 + i / rate
-                now = time.perf_counter()
-                if due > now:
-                    await asyncio.sleep(due - now)
-                elif now - due > 10:
-                    state["skipped"] += 1
-                    continue
-                c = i % conversations
-                n = counter[c]
-                counter[c] += 1
-                body = {
+    async def sender() -> None:
+        conn = _Connection(host, int(port))
+        while state["next"] < total:
+            i = state["next"]
+            state["next"] += 1
+            due = t0 + i / rate
+            now = time.perf_counter()
+            if due > now:
+                await asyncio.sleep(due - now)
+            elif now - due > 10:
+                state["skipped"] += 1
+                continue
+            c = i % conversations
+            n = counter[c]
+            counter[c] += 1
+            body = json.dumps(
+                {
                     "messages": [
                         {
                             "author": f"user-{c}-{n % 2}",
@@ -204,30 +245,42 @@ async def _load(
                         }
                     ]
                 }
-                start = time.perf_counter()
-                try:
-                    r = await asyncio.wait_for(
-                        client.post(f"/v1/conversations/bench-{c}/messages", json=body), 15
-                    )
-                    ok = r.status_code == 200
-                    kind = str(r.status_code)
-                except (httpx.HTTPError, TimeoutError) as exc:
-                    ok, kind = False, type(exc).__name__
-                done = time.perf_counter()
-                if ok:
-                    service.append(done - start)
-                    from_due.append(done - due)
-                else:
-                    errors[kind] = errors.get(kind, 0) + 1
+            ).encode()
+            data = b"".join(
+                (
+                    f"POST /v1/conversations/bench-{c}/messages HTTP/1.1\r\n".encode(),
+                    head,
+                    f"Content-Length: {len(body)}\r\n\r\n".encode(),
+                    body,
+                )
+            )
+            start = time.perf_counter()
+            try:
+                async with asyncio.timeout(15):
+                    status = await conn.request(data)
+                ok = status == 200
+                kind = str(status)
+            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError) as exc:
+                conn.close()
+                ok, kind = False, type(exc).__name__
+            done = time.perf_counter()
+            if ok:
+                service.append(done - start)
+                from_due.append(done - due)
+                started.append(start - t0)
+            else:
+                errors[kind] = errors.get(kind, 0) + 1
+        conn.close()
 
-        await asyncio.gather(*(sender() for _ in range(256)))
-        elapsed = time.perf_counter() - t0
+    await asyncio.gather(*(sender() for _ in range(256)))
+    elapsed = time.perf_counter() - t0
     if state["skipped"]:
         errors["skipped (over 10 s late)"] = state["skipped"]
     out.put(
         {
             "latencies": service,
             "from_due": from_due,
+            "started": started,
             "errors": errors,
             "sent": total - state["skipped"],
             "elapsed": elapsed,
@@ -238,7 +291,12 @@ async def _load(
 def _load_process(
     url: str, key: str, rate: float, seconds: float, conversations: int, out: Any
 ) -> None:
-    asyncio.run(_load(url, key, rate, seconds, conversations, out))
+    try:
+        import uvloop  # the server's loop too (uvicorn[standard])
+
+        uvloop.run(_load(url, key, rate, seconds, conversations, out))
+    except ImportError:
+        asyncio.run(_load(url, key, rate, seconds, conversations, out))
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -247,6 +305,14 @@ def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+def _by_tenth(latencies: list[float], started: list[float], seconds: float) -> list[float]:
+    """p99 latency in each tenth of the run (warm-up and drift show here)."""
+    tenths: list[list[float]] = [[] for _ in range(10)]
+    for lat, at in zip(latencies, started, strict=True):
+        tenths[min(9, max(0, int(at / seconds * 10)))].append(lat)
+    return [round(_pct(t, 99) * 1000, 1) for t in tenths]
 
 
 def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str, Any]:
@@ -311,9 +377,11 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         rss["middle"] = rss_mib(server.pid)
         load_middle = os.getloadavg()
         result = queue.get(timeout=args.seconds * 10 + 120)
+        gen_cpu = sum(cpu_seconds(gen.pid)) if gen.pid is not None else float("nan")
         gen.join(30)
         rss["end"] = rss_mib(server.pid)
-        cpu_used = cpu_seconds(server.pid) - cpu_start
+        cpu_end = cpu_seconds(server.pid)
+        cpu_user, cpu_system = (end - start for end, start in zip(cpu_end, cpu_start, strict=True))
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -339,12 +407,22 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
             "max": round(max(lat) * 1000, 2) if lat else None,
             "mean": round(statistics.fmean(lat) * 1000, 2) if lat else None,
         },
+        "p99_ms_by_tenth": _by_tenth(lat, result["started"], args.seconds),
         "from_due_ms": {
             "p50": round(_pct(result["from_due"], 50) * 1000, 2),
             "p99": round(_pct(result["from_due"], 99) * 1000, 2),
         },
         "server_rss_mib": {k: round(v, 1) for k, v in rss.items()},
-        "server_cpu_ms_per_append": round(cpu_used * 1000 / len(lat), 2) if lat else None,
+        "server_cpu_ms_per_append": round((cpu_user + cpu_system) * 1000 / len(lat), 2)
+        if lat
+        else None,
+        "server_cpu_user_system_ms": [
+            round(cpu_user * 1000 / len(lat), 2) if lat else None,
+            round(cpu_system * 1000 / len(lat), 2) if lat else None,
+        ],
+        "generator_cpu_ms_per_request": round(gen_cpu * 1000 / result["sent"], 2)
+        if result["sent"]
+        else None,
         "load_average_middle": load_middle,
         "load_average_end": os.getloadavg(),
     }

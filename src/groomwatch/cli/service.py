@@ -42,7 +42,9 @@ DEMO_TENANT = "demo"
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (1-65535).")] = 8000,
-    workers: Annotated[int, typer.Option(help="Server processes (uvicorn workers).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (uvicorn workers); about one core each.")
+    ] = 1,
     demo: Annotated[
         bool,
         typer.Option(help="Create the 'demo' tenant if absent and print a fresh key and a curl."),
@@ -50,8 +52,11 @@ def serve(
 ) -> None:
     """Run the HTTP service: the detection API (/v1, OpenAPI at /docs) and the hotline pages.
 
-    The database is migrated first (``alembic upgrade heads``); the workers share it. With several
-    workers use PostgreSQL (GROOMWATCH_DATABASE_URL); SQLite serialises every write."""
+    The database is migrated first (``alembic upgrade heads``); the workers share it. An append
+    runs on its worker's event loop, so one worker uses about one core: use as many workers as
+    cores. They work on SQLite too (writes take turns through a lock file beside the database);
+    PostgreSQL (GROOMWATCH_DATABASE_URL) lets writes to different conversations overlap and
+    workers run on several hosts."""
     try:
         import uvicorn
     except ImportError:  # pragma: no cover

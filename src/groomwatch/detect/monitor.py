@@ -7,14 +7,27 @@ Its state is a small JSON-serialisable dictionary without any message text: the 
 after every message and restores it with :meth:`Detector.monitor(state=...)
 <groomwatch.detect.detector.Detector.monitor>`; a restored monitor continues exactly as the
 original would have.
+
+The per-column counts, by far the largest part of the state (hundreds of entries after a few dozen
+messages), are stored packed: ``[columns, counts, type]``, base64 strings of little-endian arrays
+(see :func:`pack_counts`). Written and read as a JSON object of a few hundred ``"column": count``
+pairs, they cost the API ~0.25 ms to save and ~0.5 ms to decode and restore on every append;
+packed, both take a few tens of microseconds, every count is kept bit for bit (a restored monitor
+still continues exactly), and the stored state is smaller. States of version 3 (counts as a JSON
+object) are still restored.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from groomwatch.conversation import Message, Participant
 from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect
@@ -29,7 +42,67 @@ from groomwatch.errors import InputError
 if TYPE_CHECKING:
     from groomwatch.detect.detector import Detector
 
-STATE_VERSION = 3
+STATE_VERSION = 4
+READABLE_STATE_VERSIONS = (3, 4)
+"""Version 3 stored the counts as a JSON object; version 4 packs them (see the module's text)."""
+
+# The stored byte order, whatever this machine's. Counts are sums of whole feature counts, so they
+# are stored as 16-bit integers when they all fit (exact, and half the size), else as float64.
+_COLUMNS = np.dtype("<i4")
+_COUNT_TYPES: dict[str, np.dtype[Any]] = {"u2": np.dtype("<u2"), "f8": np.dtype("<f8")}
+
+
+def _unpack(dtype: np.dtype[Any], text: Any) -> npt.NDArray[Any]:
+    if not isinstance(text, str):
+        raise TypeError("packed counts must be strings")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise ValueError("packed counts are not base64") from exc
+    return np.frombuffer(raw, dtype=dtype)  # ValueError if not a whole number of items
+
+
+def _b64(values: npt.NDArray[Any]) -> str:
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def pack_counts(counts: Mapping[int, float]) -> list[str]:
+    """``[columns, counts, type]``: base64 of little-endian int32 columns and of the counts as
+    ``u2`` (16-bit, when every count is a whole number below 65,536: the usual case) or ``f8``
+    (float64), in the mapping's order, so that packing a restored monitor's counts gives the
+    same strings. Both are exact."""
+    n = len(counts)
+    values = np.fromiter(counts.values(), np.float64, n)
+    kind = "f8"
+    if n and values.max() < 65536 and bool((values == np.floor(values)).all()):
+        kind = "u2"
+    return [
+        _b64(np.fromiter(counts.keys(), _COLUMNS, n)),
+        _b64(values.astype(_COUNT_TYPES[kind])),
+        kind,
+    ]
+
+
+def unpack_counts(packed: Any, n_cols: int) -> dict[int, float]:
+    """The inverse of :func:`pack_counts`; also takes version 3's ``{"column": count}`` object.
+    Raises ``ValueError``/``TypeError``/``KeyError`` on anything damaged or out of range."""
+    if isinstance(packed, Mapping):
+        counts = {int(k): float(v) for k, v in packed.items()}
+        if any(not 0 <= k < n_cols or not v > 0 for k, v in counts.items()):
+            raise ValueError("counts out of range")
+        return counts
+    if not isinstance(packed, list | tuple) or len(packed) != 3:
+        raise ValueError("counts must be [columns, counts, type]")
+    cols = _unpack(_COLUMNS, packed[0])
+    vals = _unpack(_COUNT_TYPES[packed[2]], packed[1]).astype(np.float64)
+    if len(cols) != len(vals):
+        raise ValueError("columns and counts differ in length")
+    if len(cols) and (cols.min() < 0 or cols.max() >= n_cols or not vals.min() > 0):
+        raise ValueError("counts out of range")
+    out = dict(zip(cols.tolist(), vals.tolist(), strict=True))
+    if len(out) != len(cols):
+        raise ValueError("a column is repeated")
+    return out
 
 
 class MonitorStateError(InputError):
@@ -92,6 +165,7 @@ class Monitor:
     ) -> None:
         self._detector = detector
         self.policy = policy
+        self._policy_cache: tuple[AlertPolicy, dict[str, Any]] | None = None
         self._counts: dict[int, float] = {}
         self._tactics: dict[str, float] = {}
         self._authors: dict[str, Tally] = {}
@@ -209,14 +283,22 @@ class Monitor:
         return choose_suspect(self._authors)
 
     # --- state ---------------------------------------------------------------------------------
+    def _policy_dict(self) -> dict[str, Any]:
+        """``self.policy.to_dict()``, kept while the policy is equal (``dataclasses.asdict`` is
+        slow, and the API saves the state, with its policy, after every append)."""
+        cached = self._policy_cache
+        if cached is None or cached[0] != self.policy:
+            cached = self._policy_cache = (self.policy, self.policy.to_dict())
+        return dict(cached[1])
+
     def state_dict(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot without message text. Its size is bounded by the number
         of the model's kept columns, tactics and authors."""
         return {
             "version": STATE_VERSION,
             "model": self._detector.fingerprint,
-            "policy": self.policy.to_dict(),
-            "counts": {str(k): v for k, v in self._counts.items()},
+            "policy": self._policy_dict(),
+            "counts": pack_counts(self._counts),
             "tactics": dict(self._tactics),
             "authors": {a: list(v) for a, v in self._authors.items()},
             "dot": list(self._dot),
@@ -234,16 +316,12 @@ class Monitor:
         }
 
     def _restore(self, state: Mapping[str, Any]) -> None:
-        if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+        if not isinstance(state, Mapping) or state.get("version") not in READABLE_STATE_VERSIONS:
             raise MonitorStateError("monitor state: unsupported or missing version")
         if state.get("model") != self._detector.fingerprint:
             raise MonitorStateError("monitor state: saved with a different model")
         try:
-            n_cols = len(self._detector.model.columns)
-            counts = {int(k): float(v) for k, v in state["counts"].items()}
-            if any(not 0 <= k < n_cols or v <= 0 for k, v in counts.items()):
-                raise ValueError("counts out of range")
-            self._counts = counts
+            self._counts = unpack_counts(state["counts"], len(self._detector.model.columns))
             self._tactics = {str(k): float(v) for k, v in state["tactics"].items()}
             self._authors = {
                 str(a): (float(v[0]), float(v[1]), int(v[2])) for a, v in state["authors"].items()

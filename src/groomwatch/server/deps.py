@@ -7,6 +7,12 @@
   per-key rate limit. 401 for a missing or bad key (the answer says nothing about why), 429 with
   ``Retry-After`` when the key is over its rate.
 - :data:`DetectorDep`: the detector loaded at start-up.
+
+The settings, tenant and detector dependencies are ``async def`` on purpose: FastAPI runs a plain
+``def`` dependency in its thread pool, a thread hand-off (and a wait for the GIL) per dependency
+per request, which measured more than the work they do. They do not block the event loop for long:
+the tenant is found in :class:`~groomwatch.server.tenants.TenantCache` (a short key lookup in the
+database on a miss).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from groomwatch.server.tenants import TenantCache
 from groomwatch.settings import Settings
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -49,15 +55,14 @@ _UNAUTHORIZED = HTTPException(
 )
 
 
-def get_tenant(
+async def get_tenant(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Tenant:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _UNAUTHORIZED
     cache: TenantCache = request.app.state.tenant_cache
-    tenant = cache.authenticate(session, credentials.credentials)
+    tenant = cache.authenticate(request.app.state.session_factory, credentials.credentials)
     if tenant is None:
         raise _UNAUTHORIZED
     request.state.tenant = tenant.name  # for the access log (a name, never a key)
@@ -76,7 +81,7 @@ def get_tenant(
 TenantDep = Annotated[Tenant, Depends(get_tenant)]
 
 
-def get_detector(request: Request) -> Any:
+async def get_detector(request: Request) -> Any:
     detector: Any = getattr(request.app.state, "detector", None)
     if detector is None:
         raise HTTPException(

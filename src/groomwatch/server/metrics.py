@@ -29,6 +29,10 @@ MESSAGES = Counter("groomwatch_messages_appended_total", "Messages appended to c
 DUPLICATES = Counter(
     "groomwatch_messages_duplicate_total", "Messages skipped as already stored (client id)"
 )
+REPLANNED = Counter(
+    "groomwatch_appends_replanned_total",
+    "SQLite appends planned again under the write lock (another writer changed the conversation)",
+)
 ALERTS = Counter("groomwatch_alerts_total", "Early warnings fired (one per conversation)")
 ASSESSMENTS = Counter("groomwatch_assessments_total", "Whole conversations assessed")
 WEBHOOKS = Counter("groomwatch_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"])

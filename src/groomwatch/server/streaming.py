@@ -6,7 +6,11 @@ applied one after the other, each on the state the previous one left:
 
 - PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` (the conversation may be new), then
   ``SELECT ... FOR UPDATE`` on its row;
-- SQLite: ``BEGIN IMMEDIATE`` (the database's write lock, taken before the first read).
+- SQLite: ``BEGIN IMMEDIATE`` (the database's write lock, taken before the first read). As the
+  lock is for the whole database, an append without an ``Idempotency-Key`` to an existing
+  conversation is first planned outside it (:func:`_plan_before_lock`) and written under it only
+  if the conversation's version has not moved (:func:`_write_planned`); otherwise it is planned
+  again under the lock, as above.
 
 Within it: the streaming detector is restored from the stored state, fed the new messages, and
 the messages, their risk (the risk history), the findings and the new state are written. When the
@@ -230,9 +234,11 @@ _REVIEWS = Review.metadata.tables[Review.__tablename__]
 _IDEMPOTENT = IdempotentAppend.metadata.tables[IdempotentAppend.__tablename__]
 
 
-def _lock_query(with_client_ids: bool, postgres: bool) -> Select[Any]:
-    """The conversation's row (bound: ``tenant_id``, ``external_id``, ``client_ids``), its
-    review item's id and whether any of ``client_ids`` is already stored: one round trip."""
+def _lock_query(client_ids: int, postgres: bool) -> Select[Any]:
+    """The conversation's row (bound: ``tenant_id``, ``external_id``, and ``client_id`` when
+    ``client_ids`` is 1, ``client_ids`` when it is 2, for two or more), its review item's id and
+    whether any of the client ids is already stored: one round trip. A single id (the usual
+    append) is compared with ``=``: an expanding ``IN`` is rendered again on every execution."""
     review = (
         select(_REVIEWS.c.id)
         .where(_REVIEWS.c.conversation_id == _CONV.c.id)
@@ -240,13 +246,13 @@ def _lock_query(with_client_ids: bool, postgres: bool) -> Select[Any]:
         .scalar_subquery()
     )
     dup: Any = literal(False)
-    if with_client_ids:
-        dup = exists(
-            select(literal(1)).where(
-                _MESSAGES.c.conversation_id == _CONV.c.id,
-                _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True)),
-            )
+    if client_ids:
+        same = (
+            _MESSAGES.c.client_id == bindparam("client_id")
+            if client_ids == 1
+            else _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True))
         )
+        dup = exists(select(literal(1)).where(_MESSAGES.c.conversation_id == _CONV.c.id, same))
     query = select(
         _CONV.c.id,
         _CONV.c.created_at,
@@ -269,8 +275,11 @@ def _lock_query(with_client_ids: bool, postgres: bool) -> Select[Any]:
 
 
 # Built once: SQLAlchemy then reuses their compiled form (and cache key) on every append.
-_LOCK_QUERIES = {(c, pg): _lock_query(c, pg) for c in (False, True) for pg in (False, True)}
+_LOCK_QUERIES = {(c, pg): _lock_query(c, pg) for c in (0, 1, 2) for pg in (False, True)}
 _STATE_QUERY = select(_CONV.c.state).where(_CONV.c.id == bindparam("conversation_id"))
+_VERSION_QUERY = select(_CONV.c.version, _CONV.c.created_at).where(
+    _CONV.c.id == bindparam("conversation_id")
+)
 _SEEN_QUERY = select(_MESSAGES.c.client_id).where(
     _MESSAGES.c.conversation_id == bindparam("conversation_id"),
     _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True)),
@@ -298,15 +307,72 @@ _UPDATE_CONVERSATION = (
 )
 
 
+_UPDATES_WITH_INSERTS: dict[tuple[int, int], Any] = {}
+_CTE_MAX_ROWS = 16  # larger batches: one insert per table (executemany), then the update
+
+
+def _rows_cte(table: Any, n: int, prefix: str) -> Any:
+    """``INSERT INTO table VALUES (...) x n`` as a CTE, bound ``{prefix}{i}_{column}``."""
+    columns = [c.name for c in table.c if c.name != "id"]
+    rows: list[dict[str, Any]] = [
+        {c: bindparam(f"{prefix}{i}_{c}") for c in columns} for i in range(n)
+    ]
+    return insert(table).values(rows).cte(prefix)
+
+
+def _update_with_inserts(n_messages: int, n_findings: int) -> Any:
+    """The conversation's update carrying the inserts of ``n_messages`` messages and
+    ``n_findings`` findings (PostgreSQL), built once per shape so that SQLAlchemy compiles it
+    once: binding the rows' values into the statement would compile it on every append."""
+    key = (n_messages, n_findings)
+    statement = _UPDATES_WITH_INSERTS.get(key)
+    if statement is None:
+        statement = _UPDATE_CONVERSATION
+        if n_messages:
+            statement = statement.add_cte(_rows_cte(_MESSAGES, n_messages, "m"))
+        if n_findings:
+            statement = statement.add_cte(_rows_cte(_FINDINGS, n_findings, "f"))
+        _UPDATES_WITH_INSERTS[key] = statement  # at most (_CTE_MAX_ROWS + 1) ** 2 shapes
+    return statement
+
+
+_UPDATE_WITH_INSERTS_SQL: dict[tuple[int, int], str] = {}
+
+
+def _update_with_inserts_sql(connection: Connection, n_messages: int, n_findings: int) -> str:
+    """:func:`_update_with_inserts` rendered once for PostgreSQL, run as the driver's SQL:
+    SQLAlchemy does not reuse the compiled form of an update carrying insert CTEs, and compiling
+    it on every append cost more than the round trips it saves. Its JSON values are passed as
+    JSON text (as the engine's serializer writes them)."""
+    key = (n_messages, n_findings)
+    sql = _UPDATE_WITH_INSERTS_SQL.get(key)
+    if sql is None:
+        compiled = _update_with_inserts(n_messages, n_findings).compile(dialect=connection.dialect)
+        if compiled.positional:  # pragma: no cover - psycopg's paramstyle is pyformat
+            raise RuntimeError("expected a named paramstyle")
+        sql = _UPDATE_WITH_INSERTS_SQL[key] = compiled.string
+    return sql
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _numbered(rows: Sequence[Mapping[str, Any]], prefix: str) -> dict[str, Any]:
+    return {f"{prefix}{i}_{k}": v for i, row in enumerate(rows) for k, v in row.items()}
+
+
 def _lock(
     connection: Connection, tenant_id: int, external_id: str, client_ids: Sequence[str]
 ) -> _Locked:
     """The conversation's row, created if new, locked until the transaction ends (called inside
     :func:`~groomwatch.server.transactions.write_transaction`): one statement when it exists."""
     postgres = connection.dialect.name == "postgresql"
-    query = _LOCK_QUERIES[bool(client_ids), postgres]
+    query = _LOCK_QUERIES[min(len(client_ids), 2), postgres]
     params: dict[str, Any] = {"tenant_id": tenant_id, "external_id": external_id}
-    if client_ids:
+    if len(client_ids) == 1:
+        params["client_id"] = client_ids[0]
+    elif client_ids:
         params["client_ids"] = list(client_ids)
     row = connection.execute(query, params).one_or_none()
     if row is None:
@@ -327,6 +393,10 @@ def _lock(
             .on_conflict_do_nothing(index_elements=["tenant_id", "external_id"])
         )
         row = connection.execute(query, params).one()
+    return _locked(row)
+
+
+def _locked(row: Any) -> _Locked:
     return _Locked(
         id=row.id,
         created_at=row.created_at,
@@ -404,6 +474,14 @@ def append_messages(
     ``participants`` (declared roles and ages) are stored with the conversation and given to its
     detector; ``cache`` keeps this process's restored detectors between appends."""
     digest = "" if idempotency_key is None else request_digest(messages, participants)
+    if idempotency_key is None and not is_postgres(session):
+        planned = _plan_before_lock(
+            session, detector, tenant, external_id, messages, participants, cache
+        )
+        if planned is not None:
+            return _write_planned(
+                session, detector, tenant, external_id, messages, participants, cache, planned
+            )
     with write_transaction(session), session.no_autoflush:
         return _append(
             session,
@@ -416,6 +494,74 @@ def append_messages(
             participants,
             cache,
         )
+
+
+def _write_planned(
+    session: Session,
+    detector: Any,
+    tenant: Tenant,
+    external_id: str,
+    messages: Sequence[IncomingMessage],
+    declared: Sequence[Participant],
+    cache: MonitorCache | None,
+    planned: _Plan,
+) -> AppendResult:
+    """Under the write lock: write ``planned`` if the conversation is still at the version it
+    was planned from, else plan again (the append as :func:`_append` makes it)."""
+    with write_transaction(session), session.no_autoflush:
+        connection = session.connection()
+        conv = planned.conv
+        now_at = connection.execute(_VERSION_QUERY, {"conversation_id": conv.id}).first()
+        if now_at is not None and (now_at.version, now_at.created_at) == (
+            conv.version,
+            conv.created_at,
+        ):
+            return _write(
+                session, connection, detector, tenant, external_id, planned, None, "", cache
+            )
+        metrics.REPLANNED.inc()  # another writer came first
+        return _append(session, detector, tenant, external_id, messages, None, "", declared, cache)
+
+
+def _plan_before_lock(
+    session: Session,
+    detector: Any,
+    tenant: Tenant,
+    external_id: str,
+    messages: Sequence[IncomingMessage],
+    declared: Sequence[Participant],
+    cache: MonitorCache | None,
+) -> _Plan | None:
+    """SQLite: plan the append from the conversation as last committed, before queueing for the
+    database's single write lock (None for a new conversation: it is created under the lock).
+
+    SQLite has one writer at a time for the whole database, so whatever an append does while
+    holding the write lock, every other append of every process waits for. Planning (the
+    detector's update, the rows to write) is most of an append's work; done here, outside the
+    lock, the writers' turns shrink to the writes themselves and several workers' appends
+    overlap. The plan is written only if the conversation's version (and creation time) under
+    the lock is still the one it was computed from; otherwise the append is planned again under
+    the lock, so concurrent appends to one conversation stay serialised exactly as before."""
+    client_ids = [m.client_id for m in messages if m.client_id is not None]
+    session.commit()  # no read transaction left open from before
+    try:
+        connection = session.connection()
+        query = _LOCK_QUERIES[min(len(client_ids), 2), False]
+        params: dict[str, Any] = {"tenant_id": tenant.id, "external_id": external_id}
+        if len(client_ids) == 1:
+            params["client_id"] = client_ids[0]
+        elif client_ids:
+            params["client_ids"] = list(client_ids)
+        row = connection.execute(query, params).one_or_none()
+        if row is None:
+            return None
+        conv = _locked(row)
+        with session.no_autoflush:
+            return _compute(
+                connection, detector, tenant, conv, messages, client_ids, declared, cache
+            )
+    finally:
+        session.rollback()  # the reads end here; the writes take the lock
 
 
 def _append(
@@ -443,6 +589,43 @@ def _append(
                 raise IdempotencyConflict("this Idempotency-Key was used for a different request")
             return AppendResult.from_dict(prior.response, replayed=True)
 
+    plan = _compute(connection, detector, tenant, conv, messages, client_ids, declared, cache)
+    return _write(
+        session, connection, detector, tenant, external_id, plan, idempotency_key, digest, cache
+    )
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What an append will write: computed from the conversation's row as read (``conv``)."""
+
+    conv: _Locked
+    monitor: Monitor
+    stored_participants: list[dict[str, Any]] | None
+    participants_changed: bool
+    had_alert: bool
+    now: datetime
+    accepted: int
+    duplicates: int
+    new_findings: list[dict[str, Any]]
+    message_rows: list[dict[str, Any]]
+    finding_rows: list[dict[str, Any]]
+    update_: Any
+
+
+def _compute(
+    connection: Connection,
+    detector: Any,
+    tenant: Tenant,
+    conv: _Locked,
+    messages: Sequence[IncomingMessage],
+    client_ids: Sequence[str],
+    declared: Sequence[Participant],
+    cache: MonitorCache | None,
+) -> _Plan:
+    """Feed the new messages to the conversation's detector (kept in ``cache`` or restored from
+    the stored state) and build the rows to write. Reads only; the detector taken from the cache
+    is the plan's now (it is put back by :func:`_write`, under the version it writes)."""
     seen: set[str] = set()
     if conv.has_duplicates:
         seen = set(
@@ -511,11 +694,59 @@ def _append(
             )
             new_findings.append(f.to_dict())
         accepted += 1
-    # Core statements on the session's connection: one per table, whatever the batch size.
-    if message_rows:
-        connection.execute(_INSERT_MESSAGES, message_rows)
-    if finding_rows:
-        connection.execute(_INSERT_FINDINGS, finding_rows)
+    return _Plan(
+        conv=conv,
+        monitor=monitor,
+        stored_participants=stored_participants,
+        participants_changed=participants_changed,
+        had_alert=had_alert,
+        now=now,
+        accepted=accepted,
+        duplicates=duplicates,
+        new_findings=new_findings,
+        message_rows=message_rows,
+        finding_rows=finding_rows,
+        update_=update_,
+    )
+
+
+def _write(
+    session: Session,
+    connection: Connection,
+    detector: Any,
+    tenant: Tenant,
+    external_id: str,
+    plan: _Plan,
+    idempotency_key: str | None,
+    digest: str,
+    cache: MonitorCache | None,
+) -> AppendResult:
+    """Write ``plan`` (the conversation's row is still at the version it was computed from, and
+    this transaction holds the write lock) and commit; put the detector back into ``cache``."""
+    conv, monitor, now = plan.conv, plan.monitor, plan.now
+    stored_participants, participants_changed = plan.stored_participants, plan.participants_changed
+    had_alert, accepted, duplicates = plan.had_alert, plan.accepted, plan.duplicates
+    new_findings, message_rows, finding_rows = (
+        plan.new_findings,
+        plan.message_rows,
+        plan.finding_rows,
+    )
+    update_ = plan.update_
+    # Core statements on the session's connection: one per table, whatever the batch size. On
+    # PostgreSQL the inserts ride with the conversation's update below, as data-modifying CTEs of
+    # one statement: every statement is a round trip to the server, and a small append is
+    # mostly round trips there.
+    write_with_update = (
+        connection.dialect.name == "postgresql"
+        and (update_ is not None or participants_changed)
+        and len(message_rows) <= _CTE_MAX_ROWS
+        and len(finding_rows) <= _CTE_MAX_ROWS
+    )
+    if not write_with_update:
+        if message_rows:
+            connection.execute(_INSERT_MESSAGES, message_rows)
+        if finding_rows:
+            connection.execute(_INSERT_FINDINGS, finding_rows)
 
     fired = False
     review_id = conv.review
@@ -534,21 +765,27 @@ def _append(
         # New roles change the detector's state even without new messages: written (and the
         # version moved on) like an append, so every process restores the same detector.
         version += 1
-        connection.execute(
-            _UPDATE_CONVERSATION,
-            {
-                "conversation_id": conv.id,
-                "p_state": monitor.state_dict(),
-                "p_message_count": conv.message_count,
-                "p_risk": conv.risk,
-                "p_alert": conv.alert,
-                "p_suspect": conv.suspect,
-                "p_first_alert": conv.first_alert,
-                "p_participants": stored_participants,
-                "p_updated_at": now,
-                "p_version": version,
-            },
-        )
+        values = {
+            "conversation_id": conv.id,
+            "p_state": monitor.state_dict(),
+            "p_message_count": conv.message_count,
+            "p_risk": conv.risk,
+            "p_alert": conv.alert,
+            "p_suspect": conv.suspect,
+            "p_first_alert": conv.first_alert,
+            "p_participants": stored_participants,
+            "p_updated_at": now,
+            "p_version": version,
+        }
+        if write_with_update:
+            values["p_state"] = _compact_json(values["p_state"])
+            values["p_participants"] = _compact_json(stored_participants)
+            connection.exec_driver_sql(
+                _update_with_inserts_sql(connection, len(message_rows), len(finding_rows)),
+                _numbered(message_rows, "m") | _numbered(finding_rows, "f") | values,
+            )
+        else:
+            connection.execute(_UPDATE_CONVERSATION, values)
     if fired:
         review_id = _raise_alert(session, tenant, conv, external_id, detector)
 

@@ -14,6 +14,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +105,11 @@ def authenticate(session: Session, key: str) -> Tenant | None:
 
 class TenantCache:
     """Authenticated tenants by key digest, for ``ttl`` seconds, so most requests skip the key
-    lookup. A rotated key, or changed settings, take effect in each process within ``ttl``."""
+    lookup. A rotated key, or changed settings, take effect in each process within ``ttl``.
+
+    A lookup opens its own short session (from ``session_factory``) only when the key is not
+    cached, and returns the tenant detached from it: its columns stay readable, and the request's
+    own session (if any) is never made to start a transaction for authentication."""
 
     def __init__(self, ttl: float, *, max_entries: int = 10_000) -> None:
         self.ttl = ttl
@@ -112,19 +117,19 @@ class TenantCache:
         self._entries: dict[str, tuple[float, Tenant]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, session: Session, key: str) -> Tenant | None:
-        if self.ttl <= 0:
-            return authenticate(session, key)
-        digest = key_digest(key) if KEY_PATTERN.fullmatch(key) else None
+    def authenticate(self, session_factory: Callable[[], Session], key: str) -> Tenant | None:
+        digest = key_digest(key) if self.ttl > 0 and KEY_PATTERN.fullmatch(key) else None
         now = time.monotonic()
         if digest is not None:
             with self._lock:
                 hit = self._entries.get(digest)
             if hit is not None and hit[0] > now:
                 return hit[1]
-        tenant = authenticate(session, key)
+        with session_factory() as session:
+            tenant = authenticate(session, key)
+            if tenant is not None:
+                session.expunge(tenant)  # a detached snapshot: its plain columns stay readable
         if tenant is not None and digest is not None:
-            session.expunge(tenant)  # a detached snapshot: its plain columns stay readable
             with self._lock:
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()

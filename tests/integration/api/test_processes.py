@@ -88,13 +88,12 @@ def _check_replay(detector: Any, state: dict[str, Any]) -> None:
     assert state["first_alert"] == update.first_alert == 0
 
 
-@pytest.mark.postgres
 def test_two_processes_on_one_database_lose_and_double_nothing(
-    postgres_url: str, server_factory: Any, webhook_receiver: Any, kit: Any, detector: Any
+    database_url: str, server_factory: Any, webhook_receiver: Any, kit: Any, detector: Any
 ) -> None:
-    """Horizontal scale: two processes share one PostgreSQL; appends to the same conversations
-    arrive interleaved at both, concurrently."""
-    database_url = postgres_url
+    """Horizontal scale: two processes share one PostgreSQL (row lock), or one SQLite file (the
+    writer lock file, as ``serve --workers N``); appends to the same conversations arrive
+    interleaved at both, concurrently."""
     key = _setup(database_url, kit, webhook_receiver)
     servers = [server_factory(database_url), server_factory(database_url)]
     for s in servers:

@@ -1,14 +1,32 @@
 """Routes: streamed conversations. Append messages as they are sent and get the early warning;
-read a conversation's state and risk history; erase it."""
+read a conversation's state and risk history; erase it.
+
+The append is the hot path of the service (hundreds a second from one platform), so it is lean:
+an ``async`` route whose dependencies are ``async`` too, that runs a small append (up to
+:data:`INLINE_MESSAGES` messages, about a millisecond of work) on the event loop itself, and
+writes its JSON answer directly. A FastAPI ``def`` route would hand every request to a worker
+thread and back, and the hand-offs, and the worker threads' contention for the GIL, cost more than
+the append; with several worker processes (``groomwatch serve --workers N``) the processes, not
+threads, share the cores. A larger batch goes to the thread pool, so that one big append does not
+hold up the other requests of its process. :mod:`groomwatch.server.fastpath` serves the
+well-formed appends before FastAPI's routing, with the same functions; this route answers the
+others (and every error).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from groomwatch.conversation import Participant
 from groomwatch.server.deps import DetectorDep, SessionDep, SettingsDep, TenantDep
+from groomwatch.server.models import Tenant
+from groomwatch.server.schemas.common import FindingPublic
 from groomwatch.server.schemas.conversations import (
     CONVERSATION_ID,
     AppendPublic,
@@ -16,9 +34,11 @@ from groomwatch.server.schemas.conversations import (
     MessagesAppend,
 )
 from groomwatch.server.streaming import (
+    AppendResult,
     ConversationNotFound,
     IdempotencyConflict,
     IncomingMessage,
+    MonitorCache,
     append_messages,
     check_limits,
     describe_conversation,
@@ -35,6 +55,44 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+APPEND_PATH = "/v1/conversations/{id}/messages"
+INLINE_MESSAGES = 8
+"""Appends of at most this many messages run on the event loop (see the module's text)."""
+
+_FINDING_FIELDS = tuple(FindingPublic.model_fields)
+
+
+def run_append(
+    session_factory: Callable[[], Session],
+    detector: Any,
+    tenant: Tenant,
+    external_id: str,
+    messages: Sequence[IncomingMessage],
+    idempotency_key: str | None,
+    participants: Sequence[Participant],
+    cache: MonitorCache,
+) -> AppendResult:
+    with session_factory() as session:
+        return append_messages(
+            session,
+            detector,
+            tenant,
+            external_id,
+            messages,
+            idempotency_key=idempotency_key,
+            participants=participants,
+            cache=cache,
+        )
+
+
+def append_json(result: AppendResult) -> bytes:
+    """The answer as :class:`AppendPublic` would serialise it (findings with its fields only),
+    without validating our own output again."""
+    out = result.to_dict()
+    out["findings"] = [{k: f[k] for k in _FINDING_FIELDS} for f in out["findings"]]
+    return json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
 def _not_found() -> HTTPException:
     return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="conversation not found")
 
@@ -49,12 +107,11 @@ def _not_found() -> HTTPException:
         429: {"description": "Rate limit exceeded (see Retry-After)"},
     },
 )
-def append(
+async def append(
     request: Request,
     id: ConversationId,
     body: MessagesAppend,
     tenant: TenantDep,
-    session: SessionDep,
     detector: DetectorDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
@@ -65,7 +122,7 @@ def append(
             description="Makes a retried request safe: the same key returns the first answer.",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Append one message or a batch, in order. The conversation is created by its first append.
     The answer holds the risk after the last message, whether the early warning is on, the
     index of the message where it first fired, and the findings in the new messages. When the
@@ -87,20 +144,25 @@ def append(
     ]
     check_limits(messages, max_chars=settings.api_max_message_chars)
     participants = [Participant(id=p.id, role=p.role, age=p.age) for p in body.participants or ()]
+    state = request.app.state
+    args = (
+        state.session_factory,
+        detector,
+        tenant,
+        id,
+        messages,
+        idempotency_key,
+        participants,
+        state.monitor_cache,
+    )
     try:
-        result = append_messages(
-            session,
-            detector,
-            tenant,
-            id,
-            messages,
-            idempotency_key=idempotency_key,
-            participants=participants,
-            cache=request.app.state.monitor_cache,
-        )
+        if len(messages) <= INLINE_MESSAGES:
+            result = run_append(*args)
+        else:
+            result = await run_in_threadpool(run_append, *args)
     except IdempotencyConflict as exc:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return result.to_dict()
+    return Response(append_json(result), media_type="application/json")
 
 
 @router.get(
