@@ -6,6 +6,7 @@ Synthetic conversations only (the conftest's neutral-words grooming chat and an 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,7 +148,10 @@ def _call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(fast(scope, receive, send))
+    # In a thread of its own: a browser test's Playwright session may keep an event loop
+    # running in this thread for the rest of the run.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, fast(scope, receive, send)).result()
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
