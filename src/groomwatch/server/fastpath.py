@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,12 +58,22 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
     return out
 
 
+@dataclass(frozen=True)
+class _RouteLabel:
+    """What the access log and the metrics read of ``scope["route"]``: its path template. (The
+    route object itself sits inside an included router, not in ``app.routes``.)"""
+
+    path: str
+
+
+_APPEND_ROUTE = _RouteLabel(APPEND_PATH)
+
+
 class AppendFastPath:
     """Serve well-formed, authorised appends directly; hand everything else on (see above)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._route: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -132,7 +143,7 @@ class AppendFastPath:
         participants = [
             Participant(id=p.id, role=p.role, age=p.age) for p in body.participants or ()
         ]
-        scope["route"] = self._append_route(app)  # the access log's route template
+        scope["route"] = _APPEND_ROUTE  # the access log's and the metrics' route template
         scope.setdefault("state", {})["tenant"] = tenant.name
         args = (
             state.session_factory,
@@ -179,12 +190,3 @@ class AppendFastPath:
         if not state.rate_limiter.take(credentials[:17], rate=tenant.rate_limit).allowed:
             return None
         return tenant
-
-    def _append_route(self, app: Any) -> Any:
-        if self._route is None:
-            for route in app.routes:
-                if getattr(route, "path", None) == APPEND_PATH and "POST" in getattr(
-                    route, "methods", ()
-                ):
-                    self._route = route
-        return self._route

@@ -131,3 +131,19 @@ def test_logs_carry_no_text_ids_or_keys(
     assert marker not in lines
     assert api.keys["acme"] not in lines
     assert webhook_receiver.secret not in lines
+
+
+def test_appends_served_by_the_fast_path_carry_their_route_in_metrics(
+    sqlite_api: Any, kit: Any
+) -> None:
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "POST", "route": "/v1/conversations/{id}/messages", "status": "200"}
+
+    def served() -> float:
+        return REGISTRY.get_sample_value("groomwatch_http_requests_total", labels) or 0.0
+
+    before = served()
+    for i in range(3):  # well-formed appends: answered by the fast path, not the route
+        assert sqlite_api.append(f"fp-{i}", kit.messages(kit.ordinary[:1])).status_code == 200
+    assert served() - before == 3
