@@ -96,7 +96,42 @@ def _load_detector(settings: Settings) -> Any:
     return Detector.load(model_path=settings.model_path, cues_path=settings.cues_path)
 
 
-class _Checkpointer:
+class _Periodic:
+    """A daemon thread that calls :meth:`tick` every ``period`` seconds until stopped (first
+    call at once when ``immediately``); a failing tick is logged and the next one still runs."""
+
+    name = "periodic"
+
+    def __init__(self, period: float, *, immediately: bool) -> None:
+        self.period, self.immediately = period, immediately
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"groomwatch-{self.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        if not self.immediately and self._stop.wait(self.period):
+            return
+        while True:
+            try:
+                self.tick()
+            except Exception as exc:
+                _log.warning(f"{self.name} failed", extra=exception_summary(exc))
+            if self._stop.wait(self.period):
+                return
+
+
+class _Checkpointer(_Periodic):
     """SQLite: copies the write-ahead log into the database file every ``period`` seconds, in a
     thread (``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for, nor holds up, a writer).
 
@@ -105,53 +140,32 @@ class _Checkpointer:
     few hundred took tens of milliseconds longer. The service's connections turn automatic
     checkpoints off; this thread keeps the log short instead."""
 
+    name = "checkpoint"
+
     def __init__(self, engine: Engine, period: float = 0.5) -> None:
-        self.engine, self.period = engine, period
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="groomwatch-wal", daemon=True)
+        super().__init__(period, immediately=False)
+        self.engine = engine
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                with self.engine.connect() as connection:
-                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            except Exception as exc:
-                _log.warning("checkpoint failed", extra=exception_summary(exc))
+    def tick(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-class _RetentionSweep:
+class _RetentionSweep(_Periodic):
     """Erases conversations idle longer than ``api_retention_days``, hourly, in a thread."""
 
+    name = "retention sweep"
+
     def __init__(self, app: FastAPI, days: int, period: float = 3600.0) -> None:
-        self.app, self.days, self.period = app, days, period
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="groomwatch-retention", daemon=True)
+        super().__init__(period, immediately=True)
+        self.app, self.days = app, days
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
+    def tick(self) -> None:
         from groomwatch.server.streaming import erase_idle
 
-        while not self._stop.is_set():
-            try:
-                erased = erase_idle(self.app.state.session_factory, self.days)
-                if erased:
-                    _log.info("retention sweep", extra={"erased": erased})
-            except Exception as exc:
-                _log.warning("retention sweep failed", extra=exception_summary(exc))
-            self._stop.wait(self.period)
+        erased = erase_idle(self.app.state.session_factory, self.days)
+        if erased:
+            _log.info("retention sweep", extra={"erased": erased})
 
 
 @asynccontextmanager

@@ -26,24 +26,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from groomwatch.conversation import Participant
 from groomwatch.errors import InputError
 from groomwatch.server.routes.conversations import (
     APPEND_PATH,
-    INLINE_MESSAGES,
-    append_json,
-    run_append,
+    append_body,
 )
 from groomwatch.server.schemas.conversations import CONVERSATION_ID, MessagesAppend
-from groomwatch.server.streaming import IdempotencyConflict, IncomingMessage
+from groomwatch.server.streaming import IdempotencyConflict
 
 _PATH = re.compile(r"/v1/conversations/([^/]+)/messages")
 _ID = re.compile(CONVERSATION_ID)
@@ -136,33 +131,12 @@ class AppendFastPath:
         tenant = self._tenant(state, headers)
         if tenant is None:
             return False
-        messages: Sequence[IncomingMessage] = [
-            IncomingMessage(text=m.text, author=m.author, time=m.time, client_id=m.id)
-            for m in body.messages
-        ]
-        participants = [
-            Participant(id=p.id, role=p.role, age=p.age) for p in body.participants or ()
-        ]
         scope["route"] = _APPEND_ROUTE  # the access log's and the metrics' route template
         scope.setdefault("state", {})["tenant"] = tenant.name
-        args = (
-            state.session_factory,
-            detector,
-            tenant,
-            external_id,
-            messages,
-            idempotency_key,
-            participants,
-            state.monitor_cache,
-        )
         try:
-            if len(messages) <= INLINE_MESSAGES:
-                result = run_append(*args)
-            else:
-                result = await run_in_threadpool(run_append, *args)
+            content = await append_body(state, detector, tenant, external_id, body, idempotency_key)
         except (IdempotencyConflict, InputError):
             return False  # rolled back: the route answers (409, 422)
-        content = append_json(result)
         await send(
             {
                 "type": "http.response.start",

@@ -34,7 +34,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -412,9 +412,10 @@ def _locked(row: Any) -> _Locked:
     )
 
 
-def check_limits(messages: Sequence[IncomingMessage], *, max_chars: int) -> None:
-    for i, m in enumerate(messages):
-        if len(m.text) > max_chars:
+def check_limits(texts: Iterable[str], *, max_chars: int) -> None:
+    """A 422 naming the first message longer than ``max_chars``."""
+    for i, t in enumerate(texts):
+        if len(t) > max_chars:
             raise RecordError(f"longer than {max_chars} characters", field=f"messages[{i}].text")
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from groomwatch.conversation import Participant
+from groomwatch.detect.detector import Detector
 from groomwatch.server.deps import DetectorDep, SessionDep, SettingsDep, TenantDep
 from groomwatch.server.models import Tenant
 from groomwatch.server.schemas.common import FindingPublic
@@ -138,31 +139,46 @@ async def append(
                 }
             ],
         )
+    check_limits((m.text for m in body.messages), max_chars=settings.api_max_message_chars)
+    try:
+        content = await append_body(request.app.state, detector, tenant, id, body, idempotency_key)
+    except IdempotencyConflict as exc:
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return Response(content, media_type="application/json")
+
+
+async def append_body(
+    state: Any,
+    detector: Detector,
+    tenant: Tenant,
+    external_id: str,
+    body: MessagesAppend,
+    idempotency_key: str | None,
+) -> bytes:
+    """Append a validated body and return the answer's JSON: the one path of the route and of
+    :mod:`groomwatch.server.fastpath`. Small appends run on the event loop (cheaper than a
+    thread hand-off), larger ones in the thread pool. Raises :class:`IdempotencyConflict` and
+    :class:`~groomwatch.errors.InputError` (rolled back)."""
     messages = [
         IncomingMessage(text=m.text, author=m.author, time=m.time, client_id=m.id)
         for m in body.messages
     ]
-    check_limits(messages, max_chars=settings.api_max_message_chars)
     participants = [Participant(id=p.id, role=p.role, age=p.age) for p in body.participants or ()]
-    state = request.app.state
     args = (
         state.session_factory,
         detector,
         tenant,
-        id,
+        external_id,
         messages,
         idempotency_key,
         participants,
         state.monitor_cache,
     )
-    try:
-        if len(messages) <= INLINE_MESSAGES:
-            result = run_append(*args)
-        else:
-            result = await run_in_threadpool(run_append, *args)
-    except IdempotencyConflict as exc:
-        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return Response(append_json(result), media_type="application/json")
+    if len(messages) <= INLINE_MESSAGES:
+        result = run_append(*args)
+    else:
+        result = await run_in_threadpool(run_append, *args)
+    return append_json(result)
 
 
 @router.get(
