@@ -23,10 +23,10 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from groomwatch.conversation import Conversation, Participant
 from groomwatch.detect.detector import Assessment, Detector
@@ -34,7 +34,16 @@ from groomwatch.detect.policy import AlertPolicy
 from groomwatch.detect.tactics.base import Finding
 from groomwatch.errors import InputError
 
-__all__ = ["CHUNK_MESSAGES", "LARGE_INPUT_BYTES", "assess_parallel", "default_workers"]
+__all__ = [
+    "CHUNK_MESSAGES",
+    "LARGE_INPUT_BYTES",
+    "assess_parallel",
+    "default_workers",
+    "in_order",
+]
+
+_I = TypeVar("_I")
+_F = TypeVar("_F")
 
 CHUNK_MESSAGES = 8192
 """Messages per chunk sent to a worker: large enough that a chunk's transfer and scheduling
@@ -220,25 +229,41 @@ def assess_parallel(
     return _run(pool, _chunks(convs, chunk_messages), policy, 2 * n + 1)
 
 
+def in_order(
+    items: Iterator[_I], submit: Callable[[_I], _F], limit: int
+) -> Generator[_F, None, None]:
+    """The futures of ``submit(item)`` for every item, in input order, with at most ``limit``
+    submitted and not yet yielded: the input is read no faster than the results are taken, so
+    memory stays bounded (used by the process pool here and by the Dask engine). Closing the
+    generator cancels the futures not yet yielded (``cancel()``, which both kinds of future have).
+    """
+    pending: deque[Any] = deque()
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < limit:
+                item = next(items, None)
+                if item is None:
+                    exhausted = True
+                    break
+                pending.append(submit(item))
+            if not pending:
+                return
+            yield pending.popleft()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
 def _run(
     pool: ProcessPoolExecutor,
     chunks: Iterator[list[Packed]],
     policy: AlertPolicy | None,
     limit: int,
 ) -> Iterator[Assessment]:
-    pending: deque[Future[list[Result]]] = deque()
     try:
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < limit:
-                chunk = next(chunks, None)
-                if chunk is None:
-                    exhausted = True
-                    break
-                pending.append(pool.submit(_assess_packed, chunk, policy))
-            if not pending:
-                return
-            for r in pending.popleft().result():
+        for future in in_order(chunks, lambda c: pool.submit(_assess_packed, c, policy), limit):
+            for r in future.result():
                 yield _assessment(r)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

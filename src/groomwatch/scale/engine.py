@@ -16,13 +16,13 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from groomwatch.conversation import Conversation
+from groomwatch.detect.parallel import in_order
 from groomwatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -143,28 +143,23 @@ def _scan(
             client = distributed.Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
-    pending: deque[Any] = deque()
+    futures: Generator[Any, None, None] | None = None
     try:
         threads = sum(client.nthreads().values()) or n_workers
         limit = max_in_flight or 2 * threads
         batches = _batches(conversations, batch_size)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < limit:
-                batch = next(batches, None)
-                if batch is None:
-                    exhausted = True
-                    break
-                pending.append(client.submit(assess_batch, batch, model, cues, policy, pure=False))
-            if not pending:
-                return
-            future = pending.popleft()
+        futures = in_order(
+            batches,
+            lambda b: client.submit(assess_batch, b, model, cues, policy, pure=False),
+            limit,
+        )
+        for future in futures:
             results = future.result()
             future.release()
             yield from results
     finally:
-        for future in pending:
-            future.cancel()
+        if futures is not None:
+            futures.close()  # cancels the batches still in flight
         client.close()
         if cluster is not None:
             cluster.close()

@@ -72,3 +72,34 @@ def test_scan_with_workers_writes_what_one_process_writes(
     assert len(rows) > 1
     assert one.read_text(encoding="utf-8") == two.read_text(encoding="utf-8")
     assert _run(["scan", str(src), "-o", str(two), "--workers", "0"]) == 2
+
+
+class _FakeFuture:
+    """A stand-in future for the scheduling helper alone (the real pools are tested above)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def test_in_order_keeps_order_bounds_what_is_in_flight_and_cancels_on_close() -> None:
+    from groomwatch.detect.parallel import in_order
+
+    submitted: list[_FakeFuture] = []
+
+    def submit(i: int) -> _FakeFuture:
+        submitted.append(_FakeFuture(i))
+        return submitted[-1]
+
+    gen = in_order(iter(range(10)), submit, 3)
+    first = next(gen)
+    assert first.value == 0
+    assert len(submitted) == 3  # never more than the limit ahead of what was taken
+    assert [next(gen).value for _ in range(4)] == [1, 2, 3, 4]
+    assert len(submitted) == 7
+    gen.close()
+    assert [f.cancelled for f in submitted] == [False] * 5 + [True, True]
+    assert [f.value for f in in_order(iter(range(5)), submit, 2)] == [0, 1, 2, 3, 4]
