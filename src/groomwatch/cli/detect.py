@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections import deque
@@ -330,6 +331,15 @@ def train(
     folds: Annotated[int, typer.Option("--folds", help="cross-validation folds", min=2)] = 5,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
     c: Annotated[float, typer.Option("--C", help="inverse regularisation strength")] = 100.0,
+    everyday: Annotated[
+        int | None,
+        typer.Option(
+            "--everyday-negatives",
+            help="generated ordinary chats added to training as negatives (default: the "
+            "shipped model's number; 0: none)",
+            min=0,
+        ),
+    ] = None,
     cues: CuesOption = None,
     skip_invalid: SkipOption = False,
     text_column: TextColumnOption = None,
@@ -355,6 +365,8 @@ def train(
     convs = list(read_conversations(data, format, skip_invalid=skip_invalid, options=options))
     registry = tactic_registry(cues)
     config = TrainConfig(folds=folds, seed=seed, C=c)
+    if everyday is not None:
+        config = dataclasses.replace(config, everyday_negatives=everyday)
     with _progress(_err, "") as progress:
         task = progress.add_task("training", total=1.0)
 
@@ -374,5 +386,14 @@ def train(
         f"model written to {output}: CV F1 {cv['whole']['f1']:.3f}, FPR {cv['whole']['fpr']:.4f}, "
         f"F1 at 10 % {cv['prefix_10']['f1']:.3f}, at 25 % {cv['prefix_25']['f1']:.3f}, "
         f"latency-weighted F1 {cv['latency']['f_latency']:.3f}",
+        markup=False,
+    )
+    check = model.metrics["everyday_check"]
+    _out.print(
+        "false warnings on ordinary chat: "
+        + "; ".join(
+            f"{name.replace('_', '-')} {c_['warned']} of {c_['conversations']}"
+            for name, c_ in check.items()
+        ),
         markup=False,
     )

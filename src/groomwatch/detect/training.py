@@ -37,6 +37,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from groomwatch.conversation import Conversation
+from groomwatch.detect.everyday import check_conversations, everyday_conversations
 from groomwatch.detect.fusion import FusionConfig, logit, pattern_logits
 from groomwatch.detect.metrics import binary_metrics, latency_weighted_f1, prefix_units
 from groomwatch.detect.model import (
@@ -62,6 +63,9 @@ PREFIX_UNITS = (1, 2, 3, 4, 5, 6, 8, 10, 12)
 early warning is decided (cross-validated against sparser and denser schedules,
 docs/research.md)."""
 EVAL_FRACTIONS = (0.1, 0.25, 0.5)
+EVERYDAY_SAMPLE = 300
+EVERYDAY_SAMPLE_SEED = 1_000_003
+"""The generated ordinary chats a trained model is checked on: a seed no training run uses."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,10 @@ class TrainConfig:
     always calibrated with them pooled as one author: on the authorless corpus that is the
     strictest reading (no single author of a negative segment can have more tactics than the
     whole segment)."""
+    everyday_negatives: int = 200
+    """Generated ordinary chats (:mod:`groomwatch.detect.everyday`) added to the training side
+    of every fold and to the final fit as negatives; never evaluated on (the cross-validated
+    figures are those of the given conversations alone)."""
 
 
 @dataclass
@@ -351,15 +359,25 @@ Candidate = tuple[float, float, float, int, int, dict[str, Any]]
 
 
 def _oof_decisions(
-    design: _Design, batch: UnitBatch, labels: IntArray, config: TrainConfig, say: Progress
+    design: _Design,
+    batch: UnitBatch,
+    labels: IntArray,
+    config: TrainConfig,
+    say: Progress,
+    extra: IntArray | None = None,
 ) -> tuple[list[FloatArray], IntArray]:
-    """Out-of-fold running decisions after every unit, and the fold of each conversation."""
+    """Out-of-fold running decisions after every unit, and the fold of each conversation.
+    ``labels`` are those of the evaluated conversations; ``extra`` (conversations after them in
+    ``batch``, label 0) join the training side of every fold."""
     skf = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
     decisions: list[FloatArray] = [np.zeros(0)] * len(labels)
     fold_of = np.zeros(len(labels), dtype=np.int64)
+    more = np.zeros(0, dtype=np.int64) if extra is None else extra
+    all_labels = np.concatenate([labels, np.zeros(len(more), dtype=np.int64)])
     for f, (tr, te) in enumerate(skf.split(np.zeros(len(labels)), labels)):
         say(f"fold {f + 1}/{config.folds}", (f + 0.1) / (config.folds + 1))
-        columns, linear = _fit(design, batch, labels, tr.astype(np.int64), config)
+        train = np.concatenate([tr.astype(np.int64), more])
+        columns, linear = _fit(design, batch, all_labels, train, config)
         for i, d in zip(
             te.tolist(), _unit_decisions(batch, te.astype(np.int64), columns, linear), strict=True
         ):
@@ -487,6 +505,29 @@ def _choose_fusion(
     return chosen, ramp_table
 
 
+def everyday_check(model: RiskModel, registry: TacticRegistry) -> dict[str, Any]:
+    """False warnings of ``model`` (with its own policy) on ordinary chats: the hand-written
+    check set and a generated sample the model was not trained on (another seed)."""
+    from groomwatch.detect.detector import Detector
+
+    detector = Detector(model, registry, fingerprint="training")
+    out: dict[str, Any] = {}
+    for name, convs in (
+        ("hand_written", check_conversations()),
+        ("generated", everyday_conversations(EVERYDAY_SAMPLE, seed=EVERYDAY_SAMPLE_SEED)),
+    ):
+        found = list(detector.assess_many(convs))
+        out[name] = {
+            "conversations": len(found),
+            "warned": sum(a.first_alert is not None for a in found),
+            "flagged": sum(a.flagged for a in found),
+            "warned_ids": [a.id for a in found if a.first_alert is not None]
+            if name == "hand_written"
+            else [],
+        }
+    return out
+
+
 def cross_validate(
     convs: Sequence[Conversation],
     registry: TacticRegistry,
@@ -519,9 +560,11 @@ def _cross_validate(
     started = time.perf_counter()
     say("reading units and tactics", 0.0)
     hasher = TextHasher(config.hashing)
-    batch = read_units(convs, registry, hasher, registry.names)
+    everyday = everyday_conversations(config.everyday_negatives, config.seed)
+    batch = read_units([*convs, *everyday], registry, hasher, registry.names)
     design = _Design(batch, config)
-    decisions, fold_of = _oof_decisions(design, batch, labels, config, say)
+    extra = np.arange(len(convs), len(convs) + len(everyday), dtype=np.int64)
+    decisions, fold_of = _oof_decisions(design, batch, labels, config, say, extra)
     say("calibration and policy", config.folds / (config.folds + 1))
     slope, icept = _platt(decisions, labels, config)
     prior = math.log(float(labels.sum()) / float(len(labels) - labels.sum()))
@@ -537,7 +580,8 @@ def _cross_validate(
         anonymous_patterns=config.anonymous_patterns,
     )
     say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
-    columns, linear = _fit(design, batch, labels, np.arange(len(convs), dtype=np.int64), config)
+    all_labels = np.concatenate([labels, np.zeros(len(everyday), dtype=np.int64)])
+    columns, linear = _fit(design, batch, all_labels, np.arange(len(all_labels)), config)
     policy = {"threshold": round(threshold, 6), "window": window, "min_messages": min_units}
     metrics = {
         "cross_validation": {
@@ -572,6 +616,7 @@ def _cross_validate(
             "max_pattern_fp": config.max_pattern_fp,
             "pattern_min_tactics": config.pattern_min_tactics,
             "anonymous_patterns": config.anonymous_patterns,
+            "everyday_negatives": config.everyday_negatives,
         },
     }
     model = RiskModel(
@@ -587,6 +632,7 @@ def _cross_validate(
         info=info,
         fusion=fusion,
     )
+    model.metrics["everyday_check"] = everyday_check(model, registry)
     say("done", 1.0)
     return model, CrossValidation(
         labels=labels, decisions=decisions, fold_of=fold_of, metrics=metrics
