@@ -212,6 +212,9 @@ TOPICS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+TOPICS_PER_CHAT = (1, 1, 2, 3)
+"""How many topics a generated chat goes through (drawn uniformly from these)."""
+
 # How casual chat spells things: applied to some conversations' lines at random.
 CASUAL = (
     ("you", "u"), ("your", "ur"), ("are", "r"), ("okay", "ok"), ("though", "tho"),
@@ -258,7 +261,7 @@ def everyday_conversation(index: int, rng: random.Random) -> Conversation:
         "relative": rng.choice(RELATIVES),
     }
     lines: list[str] = []
-    for topic in rng.sample(TOPICS, rng.choice((1, 1, 2, 3))):
+    for topic in rng.sample(TOPICS, rng.choice(TOPICS_PER_CHAT)):
         start = rng.randrange(0, max(1, len(topic) - 4))
         stop = rng.randrange(start + 4, len(topic) + 1)
         lines.extend(topic[start:stop])
