@@ -388,12 +388,12 @@ def train(
         f"latency-weighted F1 {cv['latency']['f_latency']:.3f}",
         markup=False,
     )
-    check = model.metrics["everyday_check"]
+    checks = model.metrics["synthetic_checks"]
     _out.print(
-        "false warnings on ordinary chat: "
+        "warned on the check sets: "
         + "; ".join(
-            f"{name.replace('_', '-')} {c_['warned']} of {c_['conversations']}"
-            for name, c_ in check.items()
+            f"{name.replace('_', ' ')} {c_['warned']} of {c_['conversations']}"
+            for name, c_ in checks.items()
         ),
         markup=False,
     )

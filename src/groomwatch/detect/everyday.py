@@ -20,9 +20,17 @@ parents picking children up are in: that is ordinary life, and the meeting detec
 cues in some of them, which is right (a cue is evidence for a reviewer, not a verdict).
 
 The conversations are generated from templates with a seeded random generator, so the training
-set is reproducible (same seed, same chats). The hand-written check set
-(``everyday_check.jsonl`` beside this module) was written separately, in other words, and is
-only used to measure false warnings, never to train.
+set is reproducible (same seed, same chats). The hand-written check sets (``checks/`` beside this
+module) were written separately, in other words, and are only used to measure, never to train:
+
+- ``ordinary.jsonl``: 24 ordinary chats (friends, siblings, parents and children, a coach and
+  parents, a tutor, neighbours, colleagues, gamers);
+- ``ordinary-hard.jsonl``: 12 ordinary chats that use the words of tactics for innocent ends (a
+  surprise party kept secret, a grandmother's birthday money and a photo of the new dress, a
+  cousin's trip to the cinema, a babysitter's lift, friends moving to another app);
+- ``grooming.jsonl``: 12 grooming and extortion patterns written in neutral, non-graphic words
+  (gifts in a game, a fake peer, an invitation to meet, a threat to share a photo, isolation,
+  money, a coach, a fake scout, a streamer's viewer, an "older boyfriend").
 """
 
 from __future__ import annotations
@@ -33,8 +41,14 @@ from pathlib import Path
 
 from groomwatch.conversation import Conversation, Message
 
-CHECK_SET = Path(__file__).resolve().parent / "everyday_check.jsonl"
-"""Hand-written ordinary chats (label 0) for measuring false warnings; not used in training."""
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+CHECK_SETS = {
+    "ordinary": CHECKS_DIR / "ordinary.jsonl",
+    "ordinary_hard": CHECKS_DIR / "ordinary-hard.jsonl",
+    "grooming": CHECKS_DIR / "grooming.jsonl",
+}
+"""The hand-written check sets (label 0, 0 and 1): measured with every trained model, never
+trained on."""
 
 NAMES = (
     "alex", "jordan", "mika", "sasha", "robin", "charlie", "casey", "riley", "jamie", "quinn",
@@ -288,8 +302,8 @@ def everyday_conversations(n: int, seed: int = 0) -> list[Conversation]:
     return [everyday_conversation(i, rng) for i in range(n)]
 
 
-def check_conversations(path: Path = CHECK_SET) -> Sequence[Conversation]:
-    """The hand-written ordinary chats of the check set."""
+def check_conversations(name: str = "ordinary") -> Sequence[Conversation]:
+    """The conversations of one hand-written check set (:data:`CHECK_SETS`)."""
     from groomwatch.formats import read_conversations
 
-    return list(read_conversations(path))
+    return list(read_conversations(CHECK_SETS[name]))

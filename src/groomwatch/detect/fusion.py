@@ -22,8 +22,15 @@ evidence is what transfers to other chat. The risk combines two probabilities by
   one person's, and on the authorless training corpus they did (142 ordinary segments had a
   "pattern"). Such text is left to the text model. Age signals in messages without an author
   still count as context for the authors' patterns (who said them is unknown).
-- ``offset`` is calibrated on the training set: the highest value at which at most
-  ``max_pattern_fp`` negatives reach the alert threshold through the pattern alone.
+- ``offset`` places the warning on the pattern scale: ``offset = logit(threshold) -
+  pattern_to_warn``, so a pattern of strength ``pattern_to_warn`` reaches the threshold by
+  itself. The corpus cannot calibrate it (its segments have no authors, so they make no
+  pattern); the strength is a judgement from the seed documents (a combination of signs, not one
+  sign), checked on hand-written grooming and ordinary chats (docs/research.md, round 5). Tactics
+  in ``sufficient`` (extortion: a threat to expose someone) make a pattern on their own, at
+  least ``pattern_to_warn`` strong. Older models calibrated ``offset`` on pooled training
+  findings instead (the highest value at which at most ``max_pattern_fp`` negatives reached the
+  threshold through the pattern alone) and have no ``sufficient`` tactics.
 
 Every term is non-decreasing in added evidence (a new finding can only add a tactic to a set or a
 context flag), so the risk is monotone in tactic evidence. The state (:class:`PatternTracker`) is
@@ -91,6 +98,13 @@ class FusionConfig:
     """Whether the findings of messages without an author make a pattern (as one unknown
     author). Off in models trained since this option exists; models saved before it had the
     behaviour on and keep it."""
+    pattern_to_warn: float | None = None
+    """The pattern strength (sum of severities plus context) that reaches the warning threshold
+    by itself, when ``offset`` was set from it (``offset = logit(threshold) - pattern_to_warn``);
+    ``None`` when the offset was calibrated on pooled training findings (older models)."""
+    sufficient: tuple[str, ...] = ()
+    """Tactics that make a pattern on their own, at least ``pattern_to_warn`` strong: a threat to
+    expose someone (``extortion``) needs a reviewer whatever else was said."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +116,8 @@ class FusionConfig:
             "role_context": self.role_context,
             "min_tactics": self.min_tactics,
             "anonymous_patterns": self.anonymous_patterns,
+            "pattern_to_warn": self.pattern_to_warn,
+            "sufficient": list(self.sufficient),
         }
 
     @classmethod
@@ -116,6 +132,10 @@ class FusionConfig:
                 role_context=float(data["role_context"]),
                 min_tactics=int(data["min_tactics"]),
                 anonymous_patterns=bool(data.get("anonymous_patterns", True)),
+                pattern_to_warn=(
+                    None if data.get("pattern_to_warn") is None else float(data["pattern_to_warn"])
+                ),
+                sufficient=tuple(str(t) for t in data.get("sufficient", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"incomplete fusion settings in the model: {exc}") from exc
@@ -194,11 +214,16 @@ class PatternTracker:
         cfg = self.config
         best: PatternScore | None = None
         for author, tactics in self.own.items():
-            if len(tactics) < cfg.min_tactics or (author is None and not cfg.anonymous_patterns):
+            alone = cfg.pattern_to_warn is not None and not tactics.isdisjoint(cfg.sufficient)
+            if (len(tactics) < cfg.min_tactics and not alone) or (
+                author is None and not cfg.anonymous_patterns
+            ):
                 continue
             victim = any(v != author or v is None for v in self.victim_by)
             roles = author in self.adults and any(m != author for m in self.minors)
             t = sum(cfg.severity[name] for name in tactics)
+            if alone and cfg.pattern_to_warn is not None:
+                t = max(t, cfg.pattern_to_warn)
             c = cfg.victim_context * victim + cfg.role_context * roles
             score = PatternScore(author, tuple(sorted(tactics)), t, c, victim, roles)
             if best is None or t + c > best.tactic_logit + best.context_logit:

@@ -37,7 +37,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from groomwatch.conversation import Conversation
-from groomwatch.detect.everyday import check_conversations, everyday_conversations
+from groomwatch.detect.everyday import CHECK_SETS, check_conversations, everyday_conversations
 from groomwatch.detect.fusion import FusionConfig, logit, pattern_logits
 from groomwatch.detect.metrics import binary_metrics, latency_weighted_f1, prefix_units
 from groomwatch.detect.model import (
@@ -103,8 +103,17 @@ class TrainConfig:
     """The longest ramp whose :func:`target_score` is within this of the best is chosen: a
     little early-detection F1 on the corpus (whose segments are long) is traded for a text model
     that does not decide on a few short chat messages (docs/research.md)."""
+    pattern_to_warn: float | None = 6.0
+    """The pattern strength that reaches the warning threshold by itself
+    (:attr:`FusionConfig.pattern_to_warn`): three of the heaviest tactics from one author (say
+    secrecy, isolation and a meeting), or two of them and lighter ones or context
+    (docs/research.md, round 5). ``None``: calibrate the offset on
+    the pooled training findings instead (``max_pattern_fp``), as models did before."""
+    sufficient_tactics: tuple[str, ...] = ("extortion",)
+    """Tactics that make a pattern on their own (:attr:`FusionConfig.sufficient`)."""
     max_pattern_fp: int = 1
-    """Negatives allowed to reach the threshold through the tactic pattern alone."""
+    """With ``pattern_to_warn = None``: negatives allowed to reach the threshold through the
+    pooled tactic pattern alone."""
     pattern_min_tactics: int = 2
     """Distinct tactics an author needs for a pattern (:class:`FusionConfig.min_tactics`)."""
     anonymous_patterns: bool = False
@@ -412,8 +421,9 @@ def _choose_fusion(
 ) -> tuple[Candidate, list[dict[str, Any]]]:
     """The fusion (groomwatch.detect.fusion) and alert policy chosen by cross-validation.
 
-    For each candidate ramp: the text model's shrunk probability; the pattern offset such that
-    at most ``max_pattern_fp`` negatives reach the text-only threshold through the pattern alone;
+    For each candidate ramp: the text model's shrunk probability; the pattern offset at which a
+    pattern of ``pattern_to_warn`` reaches the text-only threshold (or, without it, at which at
+    most ``max_pattern_fp`` negatives reach it through their pooled pattern alone);
     the fused risk; its threshold (the lowest keeping the whole-conversation FPR <= ``max_fpr``;
     fused risks are >= the text's, so the fused threshold is >= the text-only one and the
     pattern-alone count can only fall); the persistence window and minimum units with the best
@@ -424,6 +434,8 @@ def _choose_fusion(
         offset=0.0,
         min_tactics=config.pattern_min_tactics,
         anonymous_patterns=config.anonymous_patterns,
+        pattern_to_warn=config.pattern_to_warn,
+        sufficient=config.sufficient_tactics if config.pattern_to_warn is not None else (),
     )
     pooled = dataclasses.replace(base, anonymous_patterns=True)
     cum_tokens: list[FloatArray] = []
@@ -449,11 +461,15 @@ def _choose_fusion(
             for z, t in zip(text_logits, cum_tokens, strict=True)
         ]
         t_text = _risk_threshold(np.array([v[-1] for v in lang])[labels == 0], config.max_fpr)
-        allowed = config.max_pattern_fp
         z_t = logit(t_text)
-        neg_g = np.sort(cal_g[labels == 0])[::-1]
-        nxt = float(neg_g[allowed]) if allowed < len(neg_g) else -math.inf
-        offset = z_t - nxt - 1e-6 if math.isfinite(nxt) else z_t - 2.0 * max(base.severity.values())
+        if config.pattern_to_warn is not None:
+            offset = z_t - config.pattern_to_warn
+        else:
+            allowed = config.max_pattern_fp
+            neg_g = np.sort(cal_g[labels == 0])[::-1]
+            nxt = float(neg_g[allowed]) if allowed < len(neg_g) else -math.inf
+            worst = 2.0 * max(base.severity.values())
+            offset = z_t - nxt - 1e-6 if math.isfinite(nxt) else z_t - worst
         fused = [
             1.0 - (1.0 - v) * (1.0 - _sigmoid(offset + g))
             for v, g in zip(lang, patterns, strict=True)
@@ -477,6 +493,10 @@ def _choose_fusion(
             "negatives_flagged_by_pattern_alone": pat_fp,
             "negatives_flagged_by_language_alone": lang_fp,
             "positives_flagged_by_pattern_alone": int(pattern_flags[labels == 1].sum()),
+            # Were each segment's authorless findings one author's (the strictest reading):
+            "pooled_negatives_reaching_threshold": int(
+                (_sigmoid(offset + cal_g) >= t_f)[labels == 0].sum()
+            ),
         }
         ramp_table.append(
             {
@@ -505,25 +525,27 @@ def _choose_fusion(
     return chosen, ramp_table
 
 
-def everyday_check(model: RiskModel, registry: TacticRegistry) -> dict[str, Any]:
-    """False warnings of ``model`` (with its own policy) on ordinary chats: the hand-written
-    check set and a generated sample the model was not trained on (another seed)."""
+def synthetic_checks(model: RiskModel, registry: TacticRegistry) -> dict[str, Any]:
+    """Warnings of ``model`` (with its own policy) on the hand-written check sets and on
+    generated ordinary chats of a seed no training run uses (:mod:`groomwatch.detect.everyday`):
+    false warnings on ordinary chat, and the share of modern grooming patterns warned about."""
     from groomwatch.detect.detector import Detector
 
     detector = Detector(model, registry, fingerprint="training")
+    sets: dict[str, Sequence[Conversation]] = {
+        name: check_conversations(name) for name in CHECK_SETS
+    }
+    sets["ordinary_generated"] = everyday_conversations(EVERYDAY_SAMPLE, EVERYDAY_SAMPLE_SEED)
     out: dict[str, Any] = {}
-    for name, convs in (
-        ("hand_written", check_conversations()),
-        ("generated", everyday_conversations(EVERYDAY_SAMPLE, seed=EVERYDAY_SAMPLE_SEED)),
-    ):
+    for name, convs in sets.items():
         found = list(detector.assess_many(convs))
+        warned = [a for a in found if a.first_alert is not None]
         out[name] = {
             "conversations": len(found),
-            "warned": sum(a.first_alert is not None for a in found),
+            "warned": len(warned),
             "flagged": sum(a.flagged for a in found),
-            "warned_ids": [a.id for a in found if a.first_alert is not None]
-            if name == "hand_written"
-            else [],
+            "warned_ids": [a.id for a in warned] if name in CHECK_SETS else [],
+            "first_alerts": [a.first_alert for a in warned] if name == "grooming" else [],
         }
     return out
 
@@ -578,6 +600,8 @@ def _cross_validate(
         ramp_tokens=ramp_k,
         min_tactics=config.pattern_min_tactics,
         anonymous_patterns=config.anonymous_patterns,
+        pattern_to_warn=config.pattern_to_warn,
+        sufficient=config.sufficient_tactics if config.pattern_to_warn is not None else (),
     )
     say("fitting the final model", config.folds / (config.folds + 1) + 0.01)
     all_labels = np.concatenate([labels, np.zeros(len(everyday), dtype=np.int64)])
@@ -614,6 +638,8 @@ def _cross_validate(
             "ramp_tokens": list(config.ramp_tokens),
             "ramp_tolerance": config.ramp_tolerance,
             "max_pattern_fp": config.max_pattern_fp,
+            "pattern_to_warn": config.pattern_to_warn,
+            "sufficient_tactics": list(config.sufficient_tactics),
             "pattern_min_tactics": config.pattern_min_tactics,
             "anonymous_patterns": config.anonymous_patterns,
             "everyday_negatives": config.everyday_negatives,
@@ -632,7 +658,7 @@ def _cross_validate(
         info=info,
         fusion=fusion,
     )
-    model.metrics["everyday_check"] = everyday_check(model, registry)
+    model.metrics["synthetic_checks"] = synthetic_checks(model, registry)
     say("done", 1.0)
     return model, CrossValidation(
         labels=labels, decisions=decisions, fold_of=fold_of, metrics=metrics

@@ -3,12 +3,12 @@ they contain, that they stay apart, and the shipped model's false warnings on th
 
 from __future__ import annotations
 
-from groomwatch.conversation import conversation_from_texts
+from groomwatch.conversation import Conversation, Message, conversation_from_texts
 from groomwatch.detect import Detector
-from groomwatch.detect.everyday import check_conversations, everyday_conversations
+from groomwatch.detect.everyday import CHECK_SETS, check_conversations, everyday_conversations
 from groomwatch.detect.model import DEFAULT_MODEL_DIR
 from groomwatch.detect.tactics import default_registry
-from groomwatch.detect.training import TrainConfig, cross_validate, everyday_check
+from groomwatch.detect.training import TrainConfig, cross_validate, synthetic_checks
 
 
 def test_generation_is_seeded_and_ordinary() -> None:
@@ -37,29 +37,51 @@ def test_generated_chats_show_no_grooming_tactic() -> None:
     assert found <= {"meeting", "victim_age_signal"}
 
 
-def test_check_set_is_hand_written_apart_from_the_generator() -> None:
-    check = check_conversations()
-    assert len(check) == 24
-    assert len({c.id for c in check}) == len(check)
-    assert all(c.label == 0 and all(m.author for m in c.messages) for c in check)
+def test_check_sets_are_hand_written_apart_from_the_generator() -> None:
+    sizes = {name: len(check_conversations(name)) for name in CHECK_SETS}
+    assert sizes == {"ordinary": 24, "ordinary_hard": 12, "grooming": 12}
     generated = {m.text for c in everyday_conversations(2000, seed=0) for m in c.messages}
-    shared = {m.text for c in check for m in c.messages} & generated
-    # Only short reactions ("ok", "you too") may coincide; no sentence of the check set is in
-    # the training chats.
-    assert all(len(t.split()) <= 2 for t in shared), shared
+    ids: set[str] = set()
+    for name in CHECK_SETS:
+        check = check_conversations(name)
+        ids |= {c.id for c in check}
+        assert all(c.label == (name == "grooming") for c in check)
+        assert all(all(m.author for m in c.messages) for c in check)
+        shared = {m.text for c in check for m in c.messages} & generated
+        # Only short reactions ("ok", "you too") may coincide; no sentence of a check set is in
+        # the training chats.
+        assert all(len(t.split()) <= 2 for t in shared), shared
+    assert len(ids) == sum(sizes.values())
 
 
-def test_shipped_model_rarely_warns_on_ordinary_chat_and_its_card_says_so() -> None:
+def test_shipped_model_on_the_check_sets_and_its_card_says_so() -> None:
     det = Detector.load()
-    measured = everyday_check(det.model, det.registry)
-    assert measured == det.model.metrics["everyday_check"]
-    assert measured["hand_written"]["warned"] <= 1
-    assert measured["hand_written"]["flagged"] == 0
-    assert measured["generated"]["warned"] <= 3
+    measured = synthetic_checks(det.model, det.registry)
+    assert measured == det.model.metrics["synthetic_checks"]
+    # Floors and ceilings a little outside what the shipped model measures (model card).
+    assert measured["ordinary"]["warned"] <= 2
+    assert measured["ordinary"]["flagged"] == 0
+    assert measured["ordinary_hard"]["warned"] <= 2
+    assert measured["ordinary_generated"]["warned"] <= 3
+    assert measured["grooming"]["warned"] >= 7
     card = (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
-    hand = measured["hand_written"]
-    assert f"{hand['conversations']} hand-written ordinary chats" in card
-    assert f"{hand['warned']} warned" in card
+    for entry in measured.values():
+        assert f"| {entry['conversations']} | {entry['warned']} | {entry['flagged']} |" in card
+
+
+def test_extortion_alone_is_a_pattern_that_warns() -> None:
+    det = Detector.load()
+    lines = [
+        ("stranger", "i still have the picture you sent"),
+        ("teen", "please delete it"),
+        ("stranger", "send me another one or i'll share it with your friends"),
+    ]
+    threat = Conversation(id="threat", messages=tuple(Message(text=t, author=a) for a, t in lines))
+    a = det.assess(threat)
+    assert {f.tactic for f in a.findings if f.author == "stranger"} == {"extortion"}
+    assert a.flagged
+    assert a.first_alert is not None
+    assert a.suspect == "stranger"
 
 
 def test_everyday_negatives_train_but_are_never_evaluated() -> None:
@@ -80,4 +102,4 @@ def test_everyday_negatives_train_but_are_never_evaluated() -> None:
     assert model.info["config"]["everyday_negatives"] == 30
     # The generated chats' words are in the fitted model: more columns than without them.
     assert len(model.columns) > len(plain.columns)
-    assert set(model.metrics["everyday_check"]) == {"hand_written", "generated"}
+    assert set(model.metrics["synthetic_checks"]) == {*CHECK_SETS, "ordinary_generated"}

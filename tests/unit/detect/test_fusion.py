@@ -73,12 +73,17 @@ def test_fused_risk_is_monotone_in_added_tactic_evidence(det: Detector) -> None:
 def test_one_tactic_never_flags_through_the_pattern_alone(det: Detector) -> None:
     cfg = _fusion(det)
     threshold = det.default_policy.threshold
+    assert cfg.sufficient == ("extortion",)
     for name in cfg.severity:
         # the most aggravating context: declared adult to child, the child's age signal, repeats
         tracker = PatternTracker(cfg, adults=["a"], minors=["b"])
         tracker.add("b", [_finding(VICTIM_TACTIC, "b")])
         for i in range(10):
             tracker.add("a", [_finding(name, "a", i)])
+        if name in cfg.sufficient:  # a threat to expose someone warns by itself
+            assert tracker.best is not None
+            assert fused_step(cfg, cfg.prior, 0.0, tracker)[0] >= threshold
+            continue
         assert tracker.best is None
         assert tracker.probability() == 0.0
         risk, _ = fused_step(cfg, cfg.prior, 0.0, tracker)  # text model without evidence
@@ -242,3 +247,32 @@ def test_report_says_which_component_drove_the_risk(
     a = det.assess(conv)
     page = render_report(det, [(conv, a)], det.default_policy.threshold)
     assert '<p class="driver">Driven by the tactic pattern' in page
+
+
+def test_a_pattern_of_the_warning_strength_reaches_the_threshold(det: Detector) -> None:
+    cfg = _fusion(det)
+    threshold = det.default_policy.threshold
+    assert cfg.pattern_to_warn is not None
+    # Three of the heaviest tactics from one author reach it without any help from the text.
+    heavy = [t for t, v in cfg.severity.items() if v == 2.0 and t not in cfg.sufficient]
+    tracker = PatternTracker(cfg)
+    tracker.add("a", [_finding(t, "a", i) for i, t in enumerate(heavy[:2])])
+    assert tracker.best is not None
+    assert tracker.best.tactic_logit < cfg.pattern_to_warn
+    assert fused_step(cfg, cfg.prior, 0.0, tracker)[0] < threshold
+    tracker.add("a", [_finding(heavy[2], "a", 2)])
+    assert tracker.best is not None
+    assert tracker.best.tactic_logit >= cfg.pattern_to_warn
+    assert fused_step(cfg, cfg.prior, 0.0, tracker)[0] >= threshold - 1e-9
+
+
+def test_fusion_settings_of_older_models_keep_their_meaning(det: Detector) -> None:
+    old = _fusion(det).to_dict()
+    del old["pattern_to_warn"], old["sufficient"]
+    restored = FusionConfig.from_dict(old)
+    assert restored.pattern_to_warn is None
+    assert restored.sufficient == ()
+    tracker = PatternTracker(restored)
+    tracker.add("a", [_finding("extortion", "a")])
+    assert tracker.best is None  # one tactic alone, as before
+    assert FusionConfig.from_dict(_fusion(det).to_dict()) == _fusion(det)

@@ -22,6 +22,7 @@ class Extortion(Tactic):
     )
     counter_examples = (
         "i'll post the video of my dog",
+        "i'll post photos of the trip on the class page",
         "send more memes",
         "everyone at school is tired",
         "its my fault we lost",
