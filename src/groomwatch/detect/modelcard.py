@@ -277,9 +277,9 @@ score alone; every threshold is the deployer's to set.
   of the corpus's positives are ordinary-sounding greetings too. A peer proposing "the library
   tomorrow after school" still pushes a chat over the threshold for a message (`whatsapp-ordinary`
   warns at its third message). On modern grooming written in neutral words the text model gives
-  little; the explicit tactic pattern carries it, so what the tactic cues miss (a gift named
-  as a game's battle pass, isolation said in other words) is missed: 4 of the 12 hand-written
-  grooming patterns. A parent's ordinary kindness can read as a pattern when roles are unknown
+  little; the explicit tactic pattern carries it, so a pattern of two or three tactics without
+  the child's age or declared roles can stay under the threshold (the misses in the table above).
+  A parent's ordinary kindness can read as a pattern when roles are unknown
   (`ordinary-dad-weekend`: a lift, a present, a surprise kept from the other parent, a photo of
   homework). The severities, the context terms and the pattern strength are judgements, not fitted.
 - **No tactic pattern on authorless text.** Pooled, the findings of the corpus's authorless

@@ -63,7 +63,7 @@ def test_shipped_model_on_the_check_sets_and_its_card_says_so() -> None:
     assert measured["ordinary"]["flagged"] == 0
     assert measured["ordinary_hard"]["warned"] <= 2
     assert measured["ordinary_generated"]["warned"] <= 3
-    assert measured["grooming"]["warned"] >= 7
+    assert measured["grooming"]["warned"] >= 8
     card = (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     for entry in measured.values():
         assert f"| {entry['conversations']} | {entry['warned']} | {entry['flagged']} |" in card

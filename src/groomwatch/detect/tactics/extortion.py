@@ -14,6 +14,7 @@ class Extortion(Tactic):
         "child to keep them complying and silent."
     )
     examples = (
+        "if you tell anyone everyone at your school sees it",
         "send more or i'll post your pics",
         "if you dont pay ill send it to your friends",
         "everyone at your school will see",
@@ -21,6 +22,7 @@ class Extortion(Tactic):
         "its your fault, you sent them",
     )
     counter_examples = (
+        "everyone sees the match on tv",
         "i'll post the video of my dog",
         "i'll post photos of the trip on the class page",
         "send more memes",

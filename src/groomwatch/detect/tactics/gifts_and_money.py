@@ -14,6 +14,8 @@ class GiftsAndMoney(Tactic):
         "be used later as leverage."
     )
     examples = (
+        "i can buy you the battle pass",
+        "ill gift you the new skin",
         "i can buy you a new phone",
         "want me to send u a gift card?",
         "ill get you some robux",
@@ -21,6 +23,7 @@ class GiftsAndMoney(Tactic):
         "i can send you money if u want",
     )
     counter_examples = (
+        "i bought the battle pass myself",
         "my mom bought me shoes",
         "the game is free",
         "i have no money lol",

@@ -15,6 +15,8 @@ class Isolation(Tactic):
         "leaves fewer chances to talk to others about what is happening."
     )
     examples = (
+        "meet me there and come alone",
+        "dont bring anyone with you",
         "ur parents dont understand u like i do",
         "only i really understand you",
         "you dont need your friends, you have me",
@@ -22,6 +24,7 @@ class Isolation(Tactic):
         "your friends are so immature",
     )
     counter_examples = (
+        "i was home alone and bored",
         "i dont understand the math homework",
         "my friends are coming over",
         "only i have the key lol",

@@ -15,6 +15,8 @@ class Secrecy(Tactic):
         "from telling anyone what is happening."
     )
     examples = (
+        "your parents cant know about us",
+        "no need to ask your mum, its fine",
         "dont tell your mom about me ok",
         "this is our little secret",
         "delete our chat after ok",
@@ -22,6 +24,7 @@ class Secrecy(Tactic):
         "if ur parents find out we'll get in trouble",
     )
     counter_examples = (
+        "my parents know about the party",
         "tell your mom i said hi",
         "the secret ingredient is garlic",
         "i deleted the game, it was boring",
