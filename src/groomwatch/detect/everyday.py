@@ -226,8 +226,32 @@ TOPICS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+OPENER_SHARE = 0.7
+"""Share of generated chats that open with greetings and small talk (0 before round 6)."""
+
 TOPICS_PER_CHAT = (1, 1, 2, 3)
 """How many topics a generated chat goes through (drawn uniformly from these)."""
+
+# Openers: most chats start with a greeting and a little small talk, in the same register as the
+# corpus's positives open with; first line from one speaker, replies from the other.
+GREETINGS = ("hey", "hi", "hiya", "heya", "hello", "yo", "oi", "hey hey", "hi there", "heyyy",
+             "good morning", "evening", "hey {name}", "hi {name}!")  # fmt: skip
+SMALL_TALK: tuple[tuple[str, str], ...] = (
+    ("hows it going", "good, you?"),
+    ("hows your day going", "not bad, bit tired"),
+    ("what are you up to", "nothing really, just got back"),
+    ("what you up to rn", "eating lol"),
+    ("you ok?", "yeah all good"),
+    ("long time no talk", "i know, been busy"),
+    ("hows things", "same as always"),
+    ("are you free", "in a bit, why"),
+    ("what you doing later", "homework probably"),
+    ("did you get home ok", "yep, bus was packed"),
+    ("how was the weekend", "chill, you?"),
+    ("you awake", "barely lol"),
+)
+SIGN_OFFS = ("ttyl", "bye!", "see ya", "night", "laters", "ok speak tomorrow", "gotta go, bye",
+             "ok cool see you", "thanks, bye", "cya")  # fmt: skip
 
 # How casual chat spells things: applied to some conversations' lines at random.
 CASUAL = (
@@ -275,12 +299,19 @@ def everyday_conversation(index: int, rng: random.Random) -> Conversation:
         "relative": rng.choice(RELATIVES),
     }
     lines: list[str] = []
+    if rng.random() < OPENER_SHARE:
+        lines.append(rng.choice(GREETINGS))
+        lines.append(rng.choice(GREETINGS))
+        for question, answer in rng.sample(SMALL_TALK, rng.choice((0, 1, 1, 2))):
+            lines.extend((question, answer))
     for topic in rng.sample(TOPICS, rng.choice(TOPICS_PER_CHAT)):
         start = rng.randrange(0, max(1, len(topic) - 4))
         stop = rng.randrange(start + 4, len(topic) + 1)
         lines.extend(topic[start:stop])
         if rng.random() < 0.5:
             lines.append(rng.choice(FILLERS))
+    if rng.random() < OPENER_SHARE / 2:
+        lines.append(rng.choice(SIGN_OFFS))
     messages: list[Message] = []
     turn = 0
     for line in lines:

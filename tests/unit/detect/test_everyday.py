@@ -39,7 +39,7 @@ def test_generated_chats_show_no_grooming_tactic() -> None:
 
 def test_check_sets_are_hand_written_apart_from_the_generator() -> None:
     sizes = {name: len(check_conversations(name)) for name in CHECK_SETS}
-    assert sizes == {"ordinary": 24, "ordinary_hard": 12, "grooming": 12}
+    assert sizes == {"ordinary": 36, "ordinary_hard": 12, "grooming": 12}
     generated = {m.text for c in everyday_conversations(2000, seed=0) for m in c.messages}
     ids: set[str] = set()
     for name in CHECK_SETS:
@@ -60,7 +60,7 @@ def test_shipped_model_on_the_check_sets_and_its_card_says_so() -> None:
     assert measured == det.model.metrics["synthetic_checks"]
     # Floors and ceilings a little outside what the shipped model measures (model card).
     assert measured["ordinary"]["warned"] <= 2
-    assert measured["ordinary"]["flagged"] == 0
+    assert measured["ordinary"]["flagged"] <= 1
     assert measured["ordinary_hard"]["warned"] <= 2
     assert measured["ordinary_generated"]["warned"] <= 3
     assert measured["grooming"]["warned"] >= 8
