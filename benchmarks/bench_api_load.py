@@ -7,7 +7,8 @@ HTTP/1.1 client on keep-alive connections) that sends ``--rate`` single-message 
 open loop (each at its scheduled time, whatever the server's speed), spread round-robin over
 ``--conversations`` concurrent conversations, for ``--seconds``. Prints p50/p95/p99/max latency
 per append (and p99 in each tenth of the run), errors, achieved rate, the server's RSS at start,
-middle and end, and the CPU per request of the server and of the generator. Targets: p99 <= 20 ms
+after the warm-up (the first tenth of the run), at the end of each tenth and at the end, and
+the CPU per request of the server and of the generator. Targets: p99 <= 20 ms
 on SQLite and PostgreSQL, no errors, flat memory.
 
     python benchmarks/bench_api_load.py                      # 60 s, 500/s, 1000 conversations
@@ -58,6 +59,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_POSTMASTER_PID = [0]  # of the throw-away cluster, while it runs
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU time of the throw-away PostgreSQL server: the postmaster, its running processes and
+    those it has reaped (``cutime``/``cstime``), in seconds; None without one."""
+    pid = _POSTMASTER_PID[0]
+    if not pid:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    except (OSError, ValueError):
+        return None
+    for child in _with_children(pid)[1:]:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / ticks
 
 
 @contextmanager
@@ -115,6 +141,7 @@ def throwaway_postgres() -> Iterator[str]:
             f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
         ) as conn:
             conn.execute('CREATE DATABASE "bench"')
+        _POSTMASTER_PID[0] = int((data / "postmaster.pid").read_text().split()[0])
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench"
     finally:
         subprocess.run(
@@ -214,11 +241,41 @@ async def _load(
     errors: dict[str, int] = {}
     counter = [0] * conversations
     total = int(rate * seconds)
-    t0 = time.perf_counter() + 0.5
     state = {"next": 0, "skipped": 0}
     head = (
         f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
     ).encode()
+
+    # Every request built before the clock starts: the generator shares the cores with the
+    # server it measures, so the timed loop only writes bytes and reads answers.
+    requests: list[bytes] = []
+    for i in range(total):
+        c = i % conversations
+        n = counter[c]
+        counter[c] += 1
+        body = json.dumps(
+            {
+                "messages": [
+                    {
+                        "author": f"user-{c}-{n % 2}",
+                        "text": SENTENCES[(c + n) % len(SENTENCES)],
+                        "id": f"m{n}",
+                    }
+                ]
+            }
+        ).encode()
+        requests.append(
+            b"".join(
+                (
+                    f"POST /v1/conversations/bench-{c}/messages HTTP/1.1\r\n".encode(),
+                    head,
+                    f"Content-Length: {len(body)}\r\n\r\n".encode(),
+                    body,
+                )
+            )
+        )
+    t0 = time.perf_counter() + 0.5
+    out.put({"starting": True})  # the clock starts in 0.5 s
 
     async def sender() -> None:
         conn = _Connection(host, int(port))
@@ -232,28 +289,7 @@ async def _load(
             elif now - due > 10:
                 state["skipped"] += 1
                 continue
-            c = i % conversations
-            n = counter[c]
-            counter[c] += 1
-            body = json.dumps(
-                {
-                    "messages": [
-                        {
-                            "author": f"user-{c}-{n % 2}",
-                            "text": SENTENCES[(c + n) % len(SENTENCES)],
-                            "id": f"m{n}",
-                        }
-                    ]
-                }
-            ).encode()
-            data = b"".join(
-                (
-                    f"POST /v1/conversations/bench-{c}/messages HTTP/1.1\r\n".encode(),
-                    head,
-                    f"Content-Length: {len(body)}\r\n\r\n".encode(),
-                    body,
-                )
-            )
+            data = requests[i]
             start = time.perf_counter()
             try:
                 async with asyncio.timeout(15):
@@ -367,20 +403,33 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
             time.sleep(0.2)
         rss = {"start": rss_mib(server.pid)}
         cpu_start = cpu_seconds(server.pid)
+        pg_start = postgres_cpu_seconds()
         queue: Any = mp.get_context("spawn").Queue()
         gen = mp.get_context("spawn").Process(
             target=_load_process,
             args=(url, issued.key, args.rate, args.seconds, args.conversations, queue),
         )
         gen.start()
-        time.sleep(args.seconds / 2)
-        rss["middle"] = rss_mib(server.pid)
+        # RSS at the end of every tenth of the run: the first tenth is the warm-up (every
+        # conversation created, every worker's detectors restored), after which memory should
+        # stay flat (the detector cache is bounded).
+        queue.get(timeout=120)  # the generator has built its requests
+        began = time.perf_counter() + 0.5  # the generator's t0
+        by_tenth: list[float] = []
         load_middle = os.getloadavg()
+        for tenth in range(1, 11):
+            time.sleep(max(0.0, began + args.seconds * tenth / 10 - time.perf_counter()))
+            by_tenth.append(round(rss_mib(server.pid), 1))
+            if tenth == 5:
+                load_middle = os.getloadavg()
+        rss["after_warmup"] = by_tenth[0]
+        rss["middle"] = by_tenth[4]
         result = queue.get(timeout=args.seconds * 10 + 120)
         gen_cpu = sum(cpu_seconds(gen.pid)) if gen.pid is not None else float("nan")
         gen.join(30)
         rss["end"] = rss_mib(server.pid)
         cpu_end = cpu_seconds(server.pid)
+        pg_end = postgres_cpu_seconds()
         cpu_user, cpu_system = (end - start for end, start in zip(cpu_end, cpu_start, strict=True))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -413,6 +462,9 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
             "p99": round(_pct(result["from_due"], 99) * 1000, 2),
         },
         "server_rss_mib": {k: round(v, 1) for k, v in rss.items()},
+        "server_rss_mib_by_tenth": by_tenth,
+        "rss_growth_after_warmup_mib": round(rss["end"] - rss["after_warmup"], 1),
+        "rss_growth_second_half_mib": round(rss["end"] - rss["middle"], 1),
         "server_cpu_ms_per_append": round((cpu_user + cpu_system) * 1000 / len(lat), 2)
         if lat
         else None,
@@ -420,6 +472,9 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
             round(cpu_user * 1000 / len(lat), 2) if lat else None,
             round(cpu_system * 1000 / len(lat), 2) if lat else None,
         ],
+        "postgres_cpu_ms_per_append": round((pg_end - pg_start) * 1000 / len(lat), 2)
+        if lat and pg_start is not None and pg_end is not None
+        else None,
         "generator_cpu_ms_per_request": round(gen_cpu * 1000 / result["sent"], 2)
         if result["sent"]
         else None,

@@ -38,10 +38,10 @@ from groomwatch.db.base import create_db_engine, make_session_factory
 from groomwatch.errors import InputError, RecordError
 from groomwatch.server.fastpath import AppendFastPath
 from groomwatch.server.logging import configure_logging, exception_summary, get_logger
-from groomwatch.server.middleware import BodySizeLimit, RequestContext, SecurityHeaders
+from groomwatch.server.middleware import ServiceMiddleware
 from groomwatch.server.ratelimit import TokenBucketLimiter
 from groomwatch.server.routes import ROUTE_MODULES
-from groomwatch.server.streaming import MonitorCache, platform_steps
+from groomwatch.server.streaming import AppendStore, MonitorCache, platform_steps
 from groomwatch.server.tenants import TenantCache
 from groomwatch.server.webhooks import WebhookDelivery
 from groomwatch.settings import Settings, get_settings
@@ -198,6 +198,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             checkpointer.stop()
         if sweep is not None:
             sweep.stop()
+        app.state.append_store.close()
         app.state.engine.dispose()
 
 
@@ -248,10 +249,15 @@ def create_app(settings: Settings | None = None, *, detector: Any = None) -> Fas
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
+        # No OpenTelemetry from FastAPI: its spans would carry concrete paths (the platforms'
+        # conversation ids), which the service's own logs and metrics never record, and its
+        # check for configured providers runs on every request. Metrics: /metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = _engine(settings)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.append_store = AppendStore(app.state.engine)
     app.state.rate_limiter = TokenBucketLimiter(settings.api_rate_limit, settings.api_rate_burst)
     app.state.tenant_cache = TenantCache(settings.api_key_cache_seconds)
     app.state.monitor_cache = MonitorCache(settings.api_monitor_cache_size)
@@ -266,10 +272,8 @@ def create_app(settings: Settings | None = None, *, detector: Any = None) -> Fas
     def body_limit(path: str) -> int:
         return api_limit if path.startswith(API_BODY_PATHS) else other_limit
 
-    # Outermost last: RequestContext sees every answer, including the limits' 413s. The append's
-    # fast path is innermost: inside the limits, headers, request id and access log.
+    # The append's fast path inside the service's middleware (request id, access log, metrics,
+    # headers, body limits), so that its answers are logged, counted and limited like others.
     app.add_middleware(AppendFastPath)
-    app.add_middleware(BodySizeLimit, limit_for=body_limit)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestContext)
+    app.add_middleware(ServiceMiddleware, limit_for=body_limit)
     return app

@@ -8,6 +8,7 @@ every worker's figures.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,9 +42,20 @@ ERASURES = Counter("groomwatch_conversations_erased_total", "Conversations erase
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    """Count a request and its duration. The labelled series are looked up once per (method,
+    route template, status) and kept: ``labels()`` validates and locks on every call."""
+    key = (method, route, status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        if len(_REQUEST_CHILDREN) < 10_000:  # route templates, not paths: a few dozen keys
+            _REQUEST_CHILDREN[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def render() -> bytes:

@@ -1,16 +1,20 @@
 """Streamed conversations: append messages, read the state, erase.
 
-An append is one transaction that holds the conversation's lock from the first read to the
-commit, so appends to one conversation arriving at different threads, processes or hosts are
-applied one after the other, each on the state the previous one left:
+Appends to one conversation arriving at different threads, processes or hosts are applied one
+after the other, each on the state the previous one left. The locked append (:func:`_append`) is
+one transaction that holds the conversation's lock from the first read to the commit:
 
 - PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` (the conversation may be new), then
   ``SELECT ... FOR UPDATE`` on its row;
-- SQLite: ``BEGIN IMMEDIATE`` (the database's write lock, taken before the first read). As the
-  lock is for the whole database, an append without an ``Idempotency-Key`` to an existing
-  conversation is first planned outside it (:func:`_plan_before_lock`) and written under it only
-  if the conversation's version has not moved (:func:`_write_planned`); otherwise it is planned
-  again under the lock, as above.
+- SQLite: ``BEGIN IMMEDIATE`` (the database's write lock, taken before the first read).
+
+An append without an ``Idempotency-Key`` is first planned from the conversation as last
+committed, outside any lock (:func:`_plan_before_lock`), and written only if the conversation's
+version has not moved meanwhile; otherwise it is made again as the locked append. SQLite writes
+the plan under the write lock after checking the version (:func:`_write_planned`: the lock is
+for the whole database, so planning outside it lets workers overlap). PostgreSQL writes it with
+one version-checked statement in autocommit (:func:`_write_unlocked`: two round trips instead of
+four), except a first alert, which is written under the row lock like SQLite's plan.
 
 Within it: the streaming detector is restored from the stored state, fed the new messages, and
 the messages, their risk (the risk history), the findings and the new state are written. When the
@@ -21,11 +25,12 @@ stored, and no alert exists without its messages.
 Retries are safe: a message carrying a client ``id`` already stored is skipped, and an append
 made with an ``Idempotency-Key`` already seen returns the first answer without applying anything.
 
-Cost: the hot path is a handful of prebuilt Core statements on the session's connection (the
-locking read also brings the review id and whether any client id is a duplicate), and the
+Cost: the hot path runs prebuilt SQL on the driver's connection (:class:`AppendStore`; the
+locking read also brings the review id and whether the client id is a duplicate), and the
 restored detector is kept in this process (:class:`MonitorCache`), used only while the row's
 version is the one it wrote, so the stored state is read and decoded only after another process
 (or a failed append) moved the conversation on. The state is still written by every append.
+The other operations here (read, erase, retention) use the ORM session.
 """
 
 from __future__ import annotations
@@ -34,28 +39,20 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Select,
-    bindparam,
-    delete,
-    exists,
-    insert,
-    literal,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import Session
 
 from groomwatch.advice import next_steps
 from groomwatch.conversation import Message, Participant, Role
+from groomwatch.db.raw import RawConnections, pyformat
 from groomwatch.detect.fusion import is_adult, is_minor
 from groomwatch.detect.monitor import Monitor
 from groomwatch.errors import GroomwatchError, RecordError
@@ -68,10 +65,16 @@ from groomwatch.server.models import (
     StreamedConversation,
     Tenant,
     WebhookEvent,
+    new_public_id,
     utcnow,
 )
-from groomwatch.server.transactions import is_postgres, write_transaction
-from groomwatch.server.webhooks import enqueue
+from groomwatch.server.transactions import (
+    is_postgres,
+    sqlite_writer,
+    write_transaction,
+    writer_lock_fd,
+)
+from groomwatch.server.webhooks import event_payload
 
 ALERT_EVENT = "alert.fired"
 HUMAN_REVIEW_NOTICE = (
@@ -153,8 +156,10 @@ class AppendResult:
         )
 
 
+@cache
 def platform_steps() -> tuple[dict[str, Any], ...]:
-    """The protective steps attached to every alert (preserve evidence, block, report)."""
+    """The protective steps attached to every alert (preserve evidence, block, report): the
+    packaged advice, read once (every append to an alerted conversation carries them)."""
     return tuple({"key": s.key, "title": s.title, "text": s.text} for s in next_steps("platform"))
 
 
@@ -178,31 +183,44 @@ def tenant_policy(detector: Any, tenant: Tenant) -> Any:
 
 
 class MonitorCache:
-    """Restored streaming detectors of this process, by conversation row and version.
+    """Restored streaming detectors of this process, one per conversation, each with the row it
+    was put back for: ``(row id, created_at, version)``.
 
-    An append takes the conversation's monitor out (:meth:`take`) while it holds the
-    conversation's lock and puts it back (:meth:`put`) only after its commit, under the version
-    it wrote. A monitor is used only when the row's stored version (and creation time, so an
-    erased and re-created conversation never matches) is the one it was put back with, so an
-    append made by another process, or a failed one, makes this process restore from the stored
-    state instead. At most ``max_entries`` monitors are kept (least recently used dropped)."""
+    Conversations are named by ``ident``: ``(model fingerprint, tenant id, external id)``. An
+    append asks which row version this process has a detector for (:meth:`expected`, so that
+    its read of the row brings the stored state only if that is not the row's version), takes
+    the detector out (:meth:`take`) while it holds the conversation's lock and puts it back
+    (:meth:`put`) only after its commit, for the version it wrote. A detector is used only for
+    the row's stored version (and creation time and id, so an erased and re-created
+    conversation never matches): after an append made by another process, or a failed one,
+    this process restores from the stored state instead, and the outdated detector is dropped.
+    At most ``max_entries`` are kept (least recently used dropped)."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[Any, ...], Monitor] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Monitor]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, key: tuple[Any, ...]) -> Monitor | None:
+    def expected(self, ident: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """The row ``(id, created_at, version)`` this process keeps a detector for, if any."""
+        entry = self._entries.get(ident)
+        return None if entry is None else entry[0]
+
+    def take(self, ident: tuple[Any, ...], row: tuple[Any, ...]) -> Monitor | None:
         if self.max_entries <= 0:
             return None
         with self._lock:
-            return self._entries.pop(key, None)
+            entry = self._entries.pop(ident, None)
+        if entry is None or entry[0] != row:
+            return None  # none, or outdated (and now dropped)
+        return entry[1]
 
-    def put(self, key: tuple[Any, ...], monitor: Monitor) -> None:
+    def put(self, ident: tuple[Any, ...], row: tuple[Any, ...], monitor: Monitor) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
-            self._entries[key] = monitor
+            self._entries[ident] = (row, monitor)
+            self._entries.move_to_end(ident)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
@@ -212,7 +230,8 @@ class MonitorCache:
 
 @dataclass(slots=True)
 class _Locked:
-    """The conversation's row as an append needs it (the state is read only when needed)."""
+    """The conversation's row as an append needs it (the state is read only when needed).
+    ``created_at`` is the driver's value (text on SQLite): compared, never interpreted."""
 
     id: int
     created_at: Any
@@ -225,71 +244,13 @@ class _Locked:
     participants: list[dict[str, Any]] | None
     review: str | None
     has_duplicates: bool
+    state: Any = None  # the stored state as the driver gives it, when ``state_read``
+    state_read: bool = False
 
 
 _CONV = StreamedConversation.metadata.tables[StreamedConversation.__tablename__]
 _MESSAGES = StoredMessage.metadata.tables[StoredMessage.__tablename__]
 _FINDINGS = StoredFinding.metadata.tables[StoredFinding.__tablename__]
-_REVIEWS = Review.metadata.tables[Review.__tablename__]
-_IDEMPOTENT = IdempotentAppend.metadata.tables[IdempotentAppend.__tablename__]
-
-
-def _lock_query(client_ids: int, postgres: bool) -> Select[Any]:
-    """The conversation's row (bound: ``tenant_id``, ``external_id``, and ``client_id`` when
-    ``client_ids`` is 1, ``client_ids`` when it is 2, for two or more), its review item's id and
-    whether any of the client ids is already stored: one round trip. A single id (the usual
-    append) is compared with ``=``: an expanding ``IN`` is rendered again on every execution."""
-    review = (
-        select(_REVIEWS.c.id)
-        .where(_REVIEWS.c.conversation_id == _CONV.c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    dup: Any = literal(False)
-    if client_ids:
-        same = (
-            _MESSAGES.c.client_id == bindparam("client_id")
-            if client_ids == 1
-            else _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True))
-        )
-        dup = exists(select(literal(1)).where(_MESSAGES.c.conversation_id == _CONV.c.id, same))
-    query = select(
-        _CONV.c.id,
-        _CONV.c.created_at,
-        _CONV.c.version,
-        _CONV.c.message_count,
-        _CONV.c.risk,
-        _CONV.c.alert,
-        _CONV.c.first_alert,
-        _CONV.c.suspect,
-        _CONV.c.participants,
-        review.label("review"),
-        dup.label("has_duplicates"),
-    ).where(
-        _CONV.c.tenant_id == bindparam("tenant_id"),
-        _CONV.c.external_id == bindparam("external_id"),
-    )
-    if postgres:
-        query = query.with_for_update(of=_CONV)
-    return query
-
-
-# Built once: SQLAlchemy then reuses their compiled form (and cache key) on every append.
-_LOCK_QUERIES = {(c, pg): _lock_query(c, pg) for c in (0, 1, 2) for pg in (False, True)}
-_STATE_QUERY = select(_CONV.c.state).where(_CONV.c.id == bindparam("conversation_id"))
-_VERSION_QUERY = select(_CONV.c.version, _CONV.c.created_at).where(
-    _CONV.c.id == bindparam("conversation_id")
-)
-_SEEN_QUERY = select(_MESSAGES.c.client_id).where(
-    _MESSAGES.c.conversation_id == bindparam("conversation_id"),
-    _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True)),
-)
-_IDEMPOTENT_QUERY = select(_IDEMPOTENT.c.request_digest, _IDEMPOTENT.c.response).where(
-    _IDEMPOTENT.c.conversation_id == bindparam("conversation_id"),
-    _IDEMPOTENT.c.key == bindparam("key"),
-)
-_INSERT_MESSAGES = insert(_MESSAGES)
-_INSERT_FINDINGS = insert(_FINDINGS)
 _UPDATE_CONVERSATION = (
     update(_CONV)
     .where(_CONV.c.id == bindparam("conversation_id"))
@@ -305,9 +266,6 @@ _UPDATE_CONVERSATION = (
         version=bindparam("p_version"),
     )
 )
-
-
-_UPDATES_WITH_INSERTS: dict[tuple[int, int], Any] = {}
 _CTE_MAX_ROWS = 16  # larger batches: one insert per table (executemany), then the update
 
 
@@ -320,96 +278,295 @@ def _rows_cte(table: Any, n: int, prefix: str) -> Any:
     return insert(table).values(rows).cte(prefix)
 
 
-def _update_with_inserts(n_messages: int, n_findings: int) -> Any:
-    """The conversation's update carrying the inserts of ``n_messages`` messages and
-    ``n_findings`` findings (PostgreSQL), built once per shape so that SQLAlchemy compiles it
-    once: binding the rows' values into the statement would compile it on every append."""
+_UPDATE_WITH_INSERTS_SQL: dict[tuple[int, int], str] = {}
+
+
+def _update_with_inserts_sql(dialect: Dialect, n_messages: int, n_findings: int) -> str:
+    """PostgreSQL: the conversation's update carrying the inserts of ``n_messages`` messages
+    and ``n_findings`` findings as data-modifying CTEs, one statement (every statement is a
+    round trip to the server, and a small append is mostly round trips there). Built with Core
+    and rendered once per shape (at most ``(_CTE_MAX_ROWS + 1) ** 2``), run as the driver's
+    SQL; bound ``m{i}_{column}``, ``f{i}_{column}`` and the update's ``p_*``."""
     key = (n_messages, n_findings)
-    statement = _UPDATES_WITH_INSERTS.get(key)
-    if statement is None:
-        statement = _UPDATE_CONVERSATION
+    sql = _UPDATE_WITH_INSERTS_SQL.get(key)
+    if sql is None:
+        statement: Any = _UPDATE_CONVERSATION
         if n_messages:
             statement = statement.add_cte(_rows_cte(_MESSAGES, n_messages, "m"))
         if n_findings:
             statement = statement.add_cte(_rows_cte(_FINDINGS, n_findings, "f"))
-        _UPDATES_WITH_INSERTS[key] = statement  # at most (_CTE_MAX_ROWS + 1) ** 2 shapes
-    return statement
-
-
-_UPDATE_WITH_INSERTS_SQL: dict[tuple[int, int], str] = {}
-
-
-def _update_with_inserts_sql(connection: Connection, n_messages: int, n_findings: int) -> str:
-    """:func:`_update_with_inserts` rendered once for PostgreSQL, run as the driver's SQL:
-    SQLAlchemy does not reuse the compiled form of an update carrying insert CTEs, and compiling
-    it on every append cost more than the round trips it saves. Its JSON values are passed as
-    JSON text (as the engine's serializer writes them)."""
-    key = (n_messages, n_findings)
-    sql = _UPDATE_WITH_INSERTS_SQL.get(key)
-    if sql is None:
-        compiled = _update_with_inserts(n_messages, n_findings).compile(dialect=connection.dialect)
+        compiled = statement.compile(dialect=dialect)
         if compiled.positional:  # pragma: no cover - psycopg's paramstyle is pyformat
             raise RuntimeError("expected a named paramstyle")
         sql = _UPDATE_WITH_INSERTS_SQL[key] = compiled.string
     return sql
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one a call
+
+
 def _compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """JSON text as the engine's serializer writes JSON columns (no spaces)."""
+    return _COMPACT.encode(value)
 
 
 def _numbered(rows: Sequence[Mapping[str, Any]], prefix: str) -> dict[str, Any]:
     return {f"{prefix}{i}_{k}": v for i, row in enumerate(rows) for k, v in row.items()}
 
 
-def _lock(
-    connection: Connection, tenant_id: int, external_id: str, client_ids: Sequence[str]
-) -> _Locked:
-    """The conversation's row, created if new, locked until the transaction ends (called inside
-    :func:`~groomwatch.server.transactions.write_transaction`): one statement when it exists."""
-    postgres = connection.dialect.name == "postgresql"
-    query = _LOCK_QUERIES[min(len(client_ids), 2), postgres]
-    params: dict[str, Any] = {"tenant_id": tenant_id, "external_id": external_id}
+# The append's statements, as the driver runs them (``:name`` parameters; PostgreSQL's copies
+# are converted to psycopg's ``%(name)s`` once). The tables and columns are the models' (and
+# the Alembic migrations'); a test compares what these write with what the ORM reads.
+_LOCK_SQL = """SELECT c.id, c.created_at, c.version, c.message_count, c.risk, c.alert,
+ c.first_alert, c.suspect, c.participants,
+ (SELECT r.id FROM api_reviews r WHERE r.conversation_id = c.id LIMIT 1),
+ {duplicates},
+ CASE WHEN c.id = :kept_id AND c.created_at = :kept_created_at AND c.version = :kept_version
+  THEN NULL ELSE c.state END
+FROM api_conversations c WHERE c.tenant_id = :tenant_id AND c.external_id = :external_id"""
+_ONE_DUPLICATE = (
+    "EXISTS (SELECT 1 FROM api_messages m WHERE m.conversation_id = c.id"
+    " AND m.client_id = :client_id)"
+)
+_SEEN_SQL = """SELECT client_id FROM api_messages
+WHERE conversation_id = :conversation_id AND client_id IN ({ids})"""
+_INSERT_CONVERSATION_SQL = """INSERT INTO api_conversations
+ (tenant_id, external_id, created_at, updated_at, version, message_count, risk, alert)
+VALUES (:tenant_id, :external_id, :now, :now, 0, 0, 0.0, :no)
+ON CONFLICT (tenant_id, external_id) DO NOTHING"""
+_STATE_SQL = "SELECT state FROM api_conversations WHERE id = :conversation_id"
+_VERSION_SQL = "SELECT version, created_at FROM api_conversations WHERE id = :conversation_id"
+_IDEMPOTENT_SQL = """SELECT request_digest, response FROM api_idempotent_appends
+WHERE conversation_id = :conversation_id AND key = :key"""
+_INSERT_MESSAGE_SQL = """INSERT INTO api_messages
+ (conversation_id, position, client_id, author, text, time, risk, received_at)
+VALUES (:conversation_id, :position, :client_id, :author, :text, :time, :risk, :received_at)"""
+_INSERT_FINDING_SQL = """INSERT INTO api_findings
+ (conversation_id, message, tactic, score, evidence, start, "end", author)
+VALUES (:conversation_id, :message, :tactic, :score, :evidence, :start, :end, :author)"""
+_UPDATE_SQL = """UPDATE api_conversations SET state = :p_state,
+ message_count = :p_message_count, risk = :p_risk, alert = :p_alert, suspect = :p_suspect,
+ first_alert = :p_first_alert, participants = :p_participants, updated_at = :p_updated_at,
+ version = :p_version
+WHERE id = :conversation_id"""
+_INSERT_IDEMPOTENT_SQL = """INSERT INTO api_idempotent_appends
+ (conversation_id, key, request_digest, response, created_at)
+VALUES (:conversation_id, :key, :request_digest, :response, :now)"""
+_ALL_FINDINGS_SQL = """SELECT tactic, message, score, evidence, start, "end"
+FROM api_findings WHERE conversation_id = :conversation_id ORDER BY message, id"""
+_INSERT_REVIEW_SQL = """INSERT INTO api_reviews
+ (id, tenant_id, conversation_id, external_id, message, risk, suspect, tactics, status,
+  created_at)
+VALUES (:id, :tenant_id, :conversation_id, :external_id, :message, :risk, :suspect, :tactics,
+ 'pending', :now)"""
+_INSERT_EVENT_SQL = """INSERT INTO api_webhook_events
+ (id, tenant_id, conversation_id, type, payload, status, attempts, next_attempt_at, created_at)
+VALUES (:id, :tenant_id, :conversation_id, :type, :payload, 'pending', 0, :now, :now)"""
+
+
+class _Statements:
+    """The append's SQL for one dialect (see above)."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        convert = pyformat if postgres else str
+        lock = _LOCK_SQL + (" FOR UPDATE OF c" if postgres else "")
+        self.lock = (
+            convert(lock.format(duplicates="0")),
+            convert(lock.format(duplicates=_ONE_DUPLICATE)),
+        )
+        self.read = (  # the same row, not locked (planning before the lock)
+            convert(_LOCK_SQL.format(duplicates="0")),
+            convert(_LOCK_SQL.format(duplicates=_ONE_DUPLICATE)),
+        )
+        # PostgreSQL has no last row id: the new row's id comes back (SQLite: ``lastrowid``,
+        # which works with SQLite older than RETURNING, 3.35).
+        self.insert_conversation = convert(
+            _INSERT_CONVERSATION_SQL + (" RETURNING id, created_at" if postgres else "")
+        )
+        self.state = convert(_STATE_SQL)
+        self.version_locked = convert(_VERSION_SQL + (" FOR UPDATE" if postgres else ""))
+        self.idempotent = convert(_IDEMPOTENT_SQL)
+        self.insert_message = convert(_INSERT_MESSAGE_SQL)
+        self.insert_finding = convert(_INSERT_FINDING_SQL)
+        self.update = convert(_UPDATE_SQL)
+        self.insert_idempotent = convert(_INSERT_IDEMPOTENT_SQL)
+        self.all_findings = convert(_ALL_FINDINGS_SQL)
+        self.insert_review = convert(_INSERT_REVIEW_SQL)
+        self.insert_event = convert(_INSERT_EVENT_SQL)
+        self._seen: dict[int, str] = {}
+        self._convert = convert
+
+    def seen(self, n: int) -> str:
+        """The client ids among ``c0`` ... ``c{n-1}`` already stored in the conversation."""
+        sql = self._seen.get(n)
+        if sql is None:
+            ids = ", ".join(f":c{i}" for i in range(n))
+            sql = self._seen[n] = self._convert(_SEEN_SQL.format(ids=ids))
+        return sql
+
+
+_STATEMENTS = {False: _Statements(False), True: _Statements(True)}
+
+
+class AppendStore:
+    """Where this process writes appends: the engine's driver connections
+    (:class:`~groomwatch.db.raw.RawConnections`) and the append's prebuilt SQL for its dialect.
+
+    The append is the service's hot path, a few small statements hundreds of times a second:
+    through the ORM session and Core's statement machinery it cost more CPU than the statements
+    (``benchmarks/bench_api_append.py``), so it runs them on the driver's connection. The values
+    are converted as SQLAlchemy's column types would (JSON as compact text, SQLite's date-times
+    as its text form), so the ORM reads these rows like any other."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.sql = _STATEMENTS[self.postgres]
+        # PostgreSQL: autocommit, so that a single statement is its own transaction (no BEGIN
+        # and COMMIT round trips); transactions begin explicitly (write_transaction).
+        self.connections = RawConnections(engine, autocommit=self.postgres)
+        self.writer_fd = None if self.postgres else writer_lock_fd(engine.url.database)
+
+    def close(self) -> None:
+        self.connections.close()
+
+    def time(self, value: datetime) -> Any:
+        """A date-time as the column stores it: SQLAlchemy keeps SQLite's as naive UTC text."""
+        if self.postgres:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    @staticmethod
+    def from_json(value: Any) -> Any:
+        """A JSON column's value: psycopg decodes it, sqlite3 gives the text."""
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+    @contextmanager
+    def write_transaction(self, db: Any) -> Iterator[None]:
+        """A write transaction on the driver's connection ``db`` that holds the conversation's
+        lock until the block commits (PostgreSQL: the block's ``FOR UPDATE``; SQLite: the
+        writers' queue, then ``BEGIN IMMEDIATE``, see :mod:`~groomwatch.server.transactions`).
+        Whatever the block does not commit is rolled back."""
+        if self.postgres:
+            db.execute("BEGIN")  # the connection is in autocommit (see _write_unlocked)
+            try:
+                yield
+            finally:
+                if db.info.transaction_status != 0:
+                    db.rollback()
+            return
+        with sqlite_writer(self.writer_fd):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                if db.in_transaction:
+                    db.rollback()
+
+
+def _ident(detector: Any, tenant: Tenant, external_id: str) -> tuple[Any, ...]:
+    """A conversation's name in the :class:`MonitorCache` (per model: a new model restores)."""
+    return (detector.fingerprint, tenant.id, external_id)
+
+
+def _lock_params(
+    tenant_id: int, external_id: str, client_ids: Sequence[str], kept: tuple[Any, ...] | None
+) -> dict[str, Any]:
+    kept_id, kept_created_at, kept_version = kept if kept is not None else (-1, None, -1)
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "external_id": external_id,
+        "kept_id": kept_id,
+        "kept_created_at": kept_created_at,
+        "kept_version": kept_version,
+    }
     if len(client_ids) == 1:
         params["client_id"] = client_ids[0]
-    elif client_ids:
-        params["client_ids"] = list(client_ids)
-    row = connection.execute(query, params).one_or_none()
+    return params
+
+
+def _read_row(
+    store: AppendStore,
+    db: Any,
+    tenant_id: int,
+    external_id: str,
+    client_ids: Sequence[str],
+    *,
+    kept: tuple[Any, ...] | None = None,
+    lock: bool = True,
+) -> _Locked | None:
+    """The conversation's row (locked on PostgreSQL, with ``lock``), its review item's id,
+    whether the one client id is already stored (two or more: assumed, :func:`_compute` reads
+    which) and its stored state unless it is at ``kept``, the row ``(id, created_at, version)``
+    this process keeps a detector for (:meth:`MonitorCache.expected`): one statement."""
+    sql = (store.sql.lock if lock else store.sql.read)[len(client_ids) == 1]
+    row = db.execute(sql, _lock_params(tenant_id, external_id, client_ids, kept)).fetchone()
     if row is None:
-        now = utcnow()
-        insert_new = postgresql.insert if postgres else sqlite.insert
-        connection.execute(
-            insert_new(StreamedConversation)
-            .values(
-                tenant_id=tenant_id,
-                external_id=external_id,
-                created_at=now,
-                updated_at=now,
-                version=0,
-                message_count=0,
-                risk=0.0,
-                alert=False,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "external_id"])
-        )
-        row = connection.execute(query, params).one()
-    return _locked(row)
-
-
-def _locked(row: Any) -> _Locked:
+        return None
+    participants = store.from_json(row[8])
     return _Locked(
-        id=row.id,
-        created_at=row.created_at,
-        version=row.version,
-        message_count=row.message_count,
-        risk=row.risk,
-        alert=bool(row.alert),
-        first_alert=row.first_alert,
-        suspect=row.suspect,
-        participants=row.participants,
-        review=row.review,
-        has_duplicates=bool(row.has_duplicates),
+        id=row[0],
+        created_at=row[1],
+        version=row[2],
+        message_count=row[3],
+        risk=row[4],
+        alert=bool(row[5]),
+        first_alert=row[6],
+        suspect=row[7],
+        participants=participants,
+        review=row[9],
+        has_duplicates=len(client_ids) > 1 or bool(row[10]),
+        state=row[11],
+        state_read=kept is None or (row[0], row[1], row[2]) != kept,
     )
+
+
+def _new_row(row_id: int, created_at: Any) -> _Locked:
+    """A conversation row as just inserted (no message, no state, version 0)."""
+    return _Locked(
+        id=row_id,
+        created_at=created_at,
+        version=0,
+        message_count=0,
+        risk=0.0,
+        alert=False,
+        first_alert=None,
+        suspect=None,
+        participants=None,
+        review=None,
+        has_duplicates=False,
+    )
+
+
+def _lock(
+    store: AppendStore,
+    db: Any,
+    tenant_id: int,
+    external_id: str,
+    client_ids: Sequence[str],
+    kept: tuple[Any, ...] | None,
+) -> _Locked:
+    """The conversation's row, created if new, locked until the transaction ends (called inside
+    :meth:`AppendStore.write_transaction`): one statement when it exists."""
+    conv = _read_row(store, db, tenant_id, external_id, client_ids, kept=kept)
+    if conv is None:
+        now = store.time(utcnow())
+        cursor = db.execute(
+            store.sql.insert_conversation,
+            {"tenant_id": tenant_id, "external_id": external_id, "now": now, "no": False},
+        )
+        if store.postgres:
+            created = cursor.fetchone()
+        else:
+            created = (cursor.lastrowid, now) if cursor.rowcount == 1 else None
+        if created is not None:  # inserted by this transaction, so locked by it
+            return _new_row(created[0], created[1])
+        # another transaction inserted it first (and has committed: the insert waited for it)
+        conv = _read_row(store, db, tenant_id, external_id, client_ids, kept=kept)
+        if conv is None:  # pragma: no cover - inserted or found by the statement above
+            raise RuntimeError("conversation row missing after insert")
+    return conv
 
 
 def check_limits(texts: Iterable[str], *, max_chars: int) -> None:
@@ -461,7 +618,7 @@ def _with_roles(state: Mapping[str, Any], participants: Sequence[Participant]) -
 
 
 def append_messages(
-    session: Session,
+    store: AppendStore,
     detector: Any,
     tenant: Tenant,
     external_id: str,
@@ -475,30 +632,38 @@ def append_messages(
     ``participants`` (declared roles and ages) are stored with the conversation and given to its
     detector; ``cache`` keeps this process's restored detectors between appends."""
     digest = "" if idempotency_key is None else request_digest(messages, participants)
-    if idempotency_key is None and not is_postgres(session):
-        planned = _plan_before_lock(
-            session, detector, tenant, external_id, messages, participants, cache
-        )
-        if planned is not None:
-            return _write_planned(
-                session, detector, tenant, external_id, messages, participants, cache, planned
+    with store.connections.connection() as db:
+        if idempotency_key is None:
+            planned = _plan_before_lock(
+                store, db, detector, tenant, external_id, messages, participants, cache
             )
-    with write_transaction(session), session.no_autoflush:
-        return _append(
-            session,
-            detector,
-            tenant,
-            external_id,
-            messages,
-            idempotency_key,
-            digest,
-            participants,
-            cache,
-        )
+            if planned is not None and store.postgres and _writes_unlocked(planned):
+                result = _write_unlocked(store, db, detector, external_id, planned, cache)
+                if result is not None:
+                    return result
+                metrics.REPLANNED.inc()  # another writer came first: planned again, locked
+            elif planned is not None:
+                return _write_planned(
+                    store, db, detector, tenant, external_id, messages, participants, cache, planned
+                )
+        with store.write_transaction(db):
+            return _append(
+                store,
+                db,
+                detector,
+                tenant,
+                external_id,
+                messages,
+                idempotency_key,
+                digest,
+                participants,
+                cache,
+            )
 
 
 def _write_planned(
-    session: Session,
+    store: AppendStore,
+    db: Any,
     detector: Any,
     tenant: Tenant,
     external_id: str,
@@ -509,23 +674,20 @@ def _write_planned(
 ) -> AppendResult:
     """Under the write lock: write ``planned`` if the conversation is still at the version it
     was planned from, else plan again (the append as :func:`_append` makes it)."""
-    with write_transaction(session), session.no_autoflush:
-        connection = session.connection()
+    with store.write_transaction(db):
         conv = planned.conv
-        now_at = connection.execute(_VERSION_QUERY, {"conversation_id": conv.id}).first()
-        if now_at is not None and (now_at.version, now_at.created_at) == (
-            conv.version,
-            conv.created_at,
-        ):
-            return _write(
-                session, connection, detector, tenant, external_id, planned, None, "", cache
-            )
+        now_at = db.execute(store.sql.version_locked, {"conversation_id": conv.id}).fetchone()
+        if now_at is not None and (now_at[0], now_at[1]) == (conv.version, conv.created_at):
+            return _write(store, db, detector, tenant, external_id, planned, None, "", cache)
         metrics.REPLANNED.inc()  # another writer came first
-        return _append(session, detector, tenant, external_id, messages, None, "", declared, cache)
+        return _append(
+            store, db, detector, tenant, external_id, messages, None, "", declared, cache
+        )
 
 
 def _plan_before_lock(
-    session: Session,
+    store: AppendStore,
+    db: Any,
     detector: Any,
     tenant: Tenant,
     external_id: str,
@@ -533,8 +695,8 @@ def _plan_before_lock(
     declared: Sequence[Participant],
     cache: MonitorCache | None,
 ) -> _Plan | None:
-    """SQLite: plan the append from the conversation as last committed, before queueing for the
-    database's single write lock (None for a new conversation: it is created under the lock).
+    """Plan the append from the conversation as last committed, before taking any lock (SQLite:
+    None for a new conversation, which is created under the lock; PostgreSQL creates it).
 
     SQLite has one writer at a time for the whole database, so whatever an append does while
     holding the write lock, every other append of every process waits for. Planning (the
@@ -542,31 +704,41 @@ def _plan_before_lock(
     lock, the writers' turns shrink to the writes themselves and several workers' appends
     overlap. The plan is written only if the conversation's version (and creation time) under
     the lock is still the one it was computed from; otherwise the append is planned again under
-    the lock, so concurrent appends to one conversation stay serialised exactly as before."""
+    the lock, so concurrent appends to one conversation stay serialised exactly as before.
+    (The reads run outside a transaction, each on the last commit: a state read newer than the
+    row only makes the version check fail, and the append planned again.)"""
     client_ids = [m.client_id for m in messages if m.client_id is not None]
-    session.commit()  # no read transaction left open from before
-    try:
-        connection = session.connection()
-        query = _LOCK_QUERIES[min(len(client_ids), 2), False]
-        params: dict[str, Any] = {"tenant_id": tenant.id, "external_id": external_id}
-        if len(client_ids) == 1:
-            params["client_id"] = client_ids[0]
-        elif client_ids:
-            params["client_ids"] = list(client_ids)
-        row = connection.execute(query, params).one_or_none()
-        if row is None:
+    kept = cache.expected(_ident(detector, tenant, external_id)) if cache is not None else None
+    conv = _read_row(store, db, tenant.id, external_id, client_ids, kept=kept, lock=False)
+    if conv is None:
+        if not store.postgres:
             return None
-        conv = _locked(row)
-        with session.no_autoflush:
-            return _compute(
-                connection, detector, tenant, conv, messages, client_ids, declared, cache
-            )
-    finally:
-        session.rollback()  # the reads end here; the writes take the lock
+        # PostgreSQL: the conversation is created on its own (the connection is in
+        # autocommit), then planned like any other; creating it in the locked append
+        # took six round trips. Should the append then fail, an empty conversation is left.
+        created = db.execute(
+            store.sql.insert_conversation,
+            {
+                "tenant_id": tenant.id,
+                "external_id": external_id,
+                "now": utcnow(),
+                "no": False,
+            },
+        ).fetchone()
+        if created is not None:
+            conv = _new_row(created[0], created[1])
+        else:  # created by another append meanwhile
+            conv = _read_row(store, db, tenant.id, external_id, client_ids, lock=False)
+            if conv is None:  # pragma: no cover - it exists: the insert found it
+                return None
+    return _compute(
+        store, db, detector, tenant, external_id, conv, messages, client_ids, declared, cache
+    )
 
 
 def _append(
-    session: Session,
+    store: AppendStore,
+    db: Any,
     detector: Any,
     tenant: Tenant,
     external_id: str,
@@ -576,24 +748,24 @@ def _append(
     declared: Sequence[Participant],
     cache: MonitorCache | None,
 ) -> AppendResult:
-    connection = session.connection()
     client_ids = [m.client_id for m in messages if m.client_id is not None]
-    conv = _lock(connection, tenant.id, external_id, client_ids)
+    kept = cache.expected(_ident(detector, tenant, external_id)) if cache is not None else None
+    conv = _lock(store, db, tenant.id, external_id, client_ids, kept)
 
     if idempotency_key is not None:
-        prior = connection.execute(
-            _IDEMPOTENT_QUERY, {"conversation_id": conv.id, "key": idempotency_key}
-        ).one_or_none()
+        prior = db.execute(
+            store.sql.idempotent, {"conversation_id": conv.id, "key": idempotency_key}
+        ).fetchone()
         if prior is not None:
-            session.rollback()
-            if prior.request_digest != digest:
+            db.rollback()
+            if prior[0] != digest:
                 raise IdempotencyConflict("this Idempotency-Key was used for a different request")
-            return AppendResult.from_dict(prior.response, replayed=True)
+            return AppendResult.from_dict(store.from_json(prior[1]), replayed=True)
 
-    plan = _compute(connection, detector, tenant, conv, messages, client_ids, declared, cache)
-    return _write(
-        session, connection, detector, tenant, external_id, plan, idempotency_key, digest, cache
+    plan = _compute(
+        store, db, detector, tenant, external_id, conv, messages, client_ids, declared, cache
     )
+    return _write(store, db, detector, tenant, external_id, plan, idempotency_key, digest, cache)
 
 
 @dataclass(slots=True)
@@ -601,11 +773,12 @@ class _Plan:
     """What an append will write: computed from the conversation's row as read (``conv``)."""
 
     conv: _Locked
+    ident: tuple[Any, ...]  # the conversation's name in the MonitorCache
     monitor: Monitor
     stored_participants: list[dict[str, Any]] | None
     participants_changed: bool
     had_alert: bool
-    now: datetime
+    at: Any  # the append's time, as the columns store it
     accepted: int
     duplicates: int
     new_findings: list[dict[str, Any]]
@@ -615,9 +788,11 @@ class _Plan:
 
 
 def _compute(
-    connection: Connection,
+    store: AppendStore,
+    db: Any,
     detector: Any,
     tenant: Tenant,
+    conv_external_id: str,
     conv: _Locked,
     messages: Sequence[IncomingMessage],
     client_ids: Sequence[str],
@@ -629,9 +804,9 @@ def _compute(
     is the plan's now (it is put back by :func:`_write`, under the version it writes)."""
     seen: set[str] = set()
     if conv.has_duplicates:
-        seen = set(
-            connection.scalars(_SEEN_QUERY, {"conversation_id": conv.id, "client_ids": client_ids})
-        )
+        params: dict[str, Any] = {f"c{i}": c for i, c in enumerate(client_ids)}
+        params["conversation_id"] = conv.id
+        seen = {row[0] for row in db.execute(store.sql.seen(len(client_ids)), params)}
 
     policy = tenant_policy(detector, tenant)
     participants_changed = False
@@ -640,14 +815,18 @@ def _compute(
         merged = merge_participants(conv.participants, declared)
         participants_changed = merged != (conv.participants or [])
         stored_participants = merged
-    key = (detector.fingerprint, conv.id, conv.created_at, conv.version)
-    monitor = cache.take(key) if cache is not None else None
+    ident = _ident(detector, tenant, conv_external_id)
+    row_now = (conv.id, conv.created_at, conv.version)
+    monitor = cache.take(ident, row_now) if cache is not None else None
     if monitor is not None and participants_changed:
         monitor = None  # restore below, with the new roles
     if monitor is None:
-        state: Mapping[str, Any] | None = connection.scalar(
-            _STATE_QUERY, {"conversation_id": conv.id}
-        )
+        state: Mapping[str, Any] | None = None  # version 0: no message yet, no state
+        if conv.state_read:  # brought by the row's read
+            state = store.from_json(conv.state)
+        elif conv.version:  # expected to be kept here, but taken meanwhile
+            row = db.execute(store.sql.state, {"conversation_id": conv.id}).fetchone()
+            state = None if row is None else store.from_json(row[0])
         everyone = [_participant(p) for p in stored_participants or ()]
         if state is not None and participants_changed:
             state = _with_roles(state, everyone)
@@ -656,6 +835,7 @@ def _compute(
         monitor.policy = policy  # the tenant's settings now, as a restored monitor would have
     had_alert = conv.first_alert is not None
     now = utcnow()
+    received_at = store.time(now)
     accepted = duplicates = 0
     new_findings: list[dict[str, Any]] = []
     message_rows: list[dict[str, Any]] = []
@@ -677,7 +857,7 @@ def _compute(
                 "text": m.text,
                 "time": m.time,
                 "risk": float(update_.risk),
-                "received_at": now,
+                "received_at": received_at,
             }
         )
         for f in update_.findings:
@@ -697,11 +877,12 @@ def _compute(
         accepted += 1
     return _Plan(
         conv=conv,
+        ident=ident,
         monitor=monitor,
         stored_participants=stored_participants,
         participants_changed=participants_changed,
         had_alert=had_alert,
-        now=now,
+        at=received_at,
         accepted=accepted,
         duplicates=duplicates,
         new_findings=new_findings,
@@ -711,9 +892,79 @@ def _compute(
     )
 
 
+def _advance(plan: _Plan) -> tuple[int, bool, dict[str, Any] | None]:
+    """The conversation after ``plan`` (``plan.conv`` is updated): its new version, whether the
+    early warning fires now for the first time, and the values of its row's update (None when
+    there is nothing to update, e.g. only duplicates)."""
+    conv, update_ = plan.conv, plan.update_
+    fired = False
+    version = conv.version
+    if update_ is not None:
+        conv.message_count += plan.accepted
+        conv.risk, conv.alert, conv.suspect = (
+            float(update_.risk),
+            bool(update_.alert),
+            update_.suspect,
+        )
+        if not plan.had_alert and update_.first_alert is not None:
+            fired = True
+            conv.first_alert = int(update_.first_alert)
+    if update_ is None and not plan.participants_changed:
+        return version, fired, None
+    # New roles change the detector's state even without new messages: written (and the
+    # version moved on) like an append, so every process restores the same detector.
+    version += 1
+    values = {
+        "conversation_id": conv.id,
+        "p_state": _compact_json(plan.monitor.state_dict()),
+        "p_message_count": conv.message_count,
+        "p_risk": conv.risk,
+        "p_alert": conv.alert,
+        "p_suspect": conv.suspect,
+        "p_first_alert": conv.first_alert,
+        "p_participants": _compact_json(plan.stored_participants),
+        "p_updated_at": plan.at,
+        "p_version": version,
+    }
+    return version, fired, values
+
+
+def _result(plan: _Plan, external_id: str, fired: bool, review_id: str | None) -> AppendResult:
+    conv = plan.conv
+    return AppendResult(
+        id=external_id,
+        message_count=conv.message_count,
+        accepted=plan.accepted,
+        duplicates=plan.duplicates,
+        risk=conv.risk,
+        alert=conv.alert,
+        fired=fired,
+        first_alert=conv.first_alert,
+        suspect=conv.suspect,
+        findings=tuple(plan.new_findings),
+        review=review_id,
+        steps=platform_steps() if conv.first_alert is not None else (),
+    )
+
+
+def _written(plan: _Plan, version: int, fired: bool, cache: MonitorCache | None) -> None:
+    """After the commit: the detector back into ``cache`` under the version written; metrics."""
+    if cache is not None:
+        cache.put(plan.ident, (plan.conv.id, plan.conv.created_at, version), plan.monitor)
+    metrics.MESSAGES.inc(plan.accepted)
+    if plan.duplicates:
+        metrics.DUPLICATES.inc(plan.duplicates)
+    if fired:
+        metrics.ALERTS.inc()
+
+
+def _fits_one_statement(plan: _Plan) -> bool:
+    return len(plan.message_rows) <= _CTE_MAX_ROWS and len(plan.finding_rows) <= _CTE_MAX_ROWS
+
+
 def _write(
-    session: Session,
-    connection: Connection,
+    store: AppendStore,
+    db: Any,
     detector: Any,
     tenant: Tenant,
     external_id: str,
@@ -724,148 +975,230 @@ def _write(
 ) -> AppendResult:
     """Write ``plan`` (the conversation's row is still at the version it was computed from, and
     this transaction holds the write lock) and commit; put the detector back into ``cache``."""
-    conv, monitor, now = plan.conv, plan.monitor, plan.now
-    stored_participants, participants_changed = plan.stored_participants, plan.participants_changed
-    had_alert, accepted, duplicates = plan.had_alert, plan.accepted, plan.duplicates
-    new_findings, message_rows, finding_rows = (
-        plan.new_findings,
-        plan.message_rows,
-        plan.finding_rows,
-    )
-    update_ = plan.update_
-    # Core statements on the session's connection: one per table, whatever the batch size. On
-    # PostgreSQL the inserts ride with the conversation's update below, as data-modifying CTEs of
-    # one statement: every statement is a round trip to the server, and a small append is
-    # mostly round trips there.
-    write_with_update = (
-        connection.dialect.name == "postgresql"
-        and (update_ is not None or participants_changed)
-        and len(message_rows) <= _CTE_MAX_ROWS
-        and len(finding_rows) <= _CTE_MAX_ROWS
-    )
-    if not write_with_update:
+    sql = store.sql
+    version, fired, values = _advance(plan)
+    message_rows, finding_rows = plan.message_rows, plan.finding_rows
+    # One statement per table, whatever the batch size. On PostgreSQL the inserts ride with the
+    # conversation's update, as data-modifying CTEs of one statement: every statement is a
+    # round trip to the server, and a small append is mostly round trips there.
+    if values is not None and store.postgres and _fits_one_statement(plan):
+        db.execute(
+            _update_with_inserts_sql(store.engine.dialect, len(message_rows), len(finding_rows)),
+            _numbered(message_rows, "m") | _numbered(finding_rows, "f") | values,
+        )
+    else:
         if message_rows:
-            connection.execute(_INSERT_MESSAGES, message_rows)
+            db.cursor().executemany(sql.insert_message, message_rows)
         if finding_rows:
-            connection.execute(_INSERT_FINDINGS, finding_rows)
-
-    fired = False
-    review_id = conv.review
-    version = conv.version
-    if update_ is not None:
-        conv.message_count += accepted
-        conv.risk, conv.alert, conv.suspect = (
-            float(update_.risk),
-            bool(update_.alert),
-            update_.suspect,
-        )
-        if not had_alert and update_.first_alert is not None:
-            fired = True
-            conv.first_alert = int(update_.first_alert)
-    if update_ is not None or participants_changed:
-        # New roles change the detector's state even without new messages: written (and the
-        # version moved on) like an append, so every process restores the same detector.
-        version += 1
-        values = {
-            "conversation_id": conv.id,
-            "p_state": monitor.state_dict(),
-            "p_message_count": conv.message_count,
-            "p_risk": conv.risk,
-            "p_alert": conv.alert,
-            "p_suspect": conv.suspect,
-            "p_first_alert": conv.first_alert,
-            "p_participants": stored_participants,
-            "p_updated_at": now,
-            "p_version": version,
-        }
-        if write_with_update:
-            values["p_state"] = _compact_json(values["p_state"])
-            values["p_participants"] = _compact_json(stored_participants)
-            connection.exec_driver_sql(
-                _update_with_inserts_sql(connection, len(message_rows), len(finding_rows)),
-                _numbered(message_rows, "m") | _numbered(finding_rows, "f") | values,
-            )
-        else:
-            connection.execute(_UPDATE_CONVERSATION, values)
+            db.cursor().executemany(sql.insert_finding, finding_rows)
+        if values is not None:
+            db.execute(sql.update, values)
+    review_id = plan.conv.review
     if fired:
-        review_id = _raise_alert(session, tenant, conv, external_id, detector)
-
-    result = AppendResult(
-        id=external_id,
-        message_count=conv.message_count,
-        accepted=accepted,
-        duplicates=duplicates,
-        risk=conv.risk,
-        alert=conv.alert,
-        fired=fired,
-        first_alert=conv.first_alert,
-        suspect=conv.suspect,
-        findings=tuple(new_findings),
-        review=review_id,
-        steps=platform_steps() if conv.first_alert is not None else (),
-    )
+        review_id = _raise_alert(store, db, tenant, plan.conv, external_id, detector, plan.at)
+    result = _result(plan, external_id, fired, review_id)
     if idempotency_key is not None:
-        connection.execute(
-            insert(_IDEMPOTENT).values(
-                conversation_id=conv.id,
-                key=idempotency_key,
-                request_digest=digest,
-                response=result.to_dict(),
-                created_at=now,
-            )
+        db.execute(
+            sql.insert_idempotent,
+            {
+                "conversation_id": plan.conv.id,
+                "key": idempotency_key,
+                "request_digest": digest,
+                "response": _compact_json(result.to_dict()),
+                "now": plan.at,
+            },
         )
-    session.commit()
-    if cache is not None:
-        cache.put((detector.fingerprint, conv.id, conv.created_at, version), monitor)
-    metrics.MESSAGES.inc(accepted)
-    if duplicates:
-        metrics.DUPLICATES.inc(duplicates)
-    if fired:
-        metrics.ALERTS.inc()
+    db.commit()
+    _written(plan, version, fired, cache)
     return result
 
 
-def _raise_alert(
-    session: Session, tenant: Tenant, conv: _Locked, external_id: str, detector: Any
-) -> str:
-    """Queue the review item and the webhook event (same transaction as the append)."""
-    all_findings = session.scalars(
-        select(StoredFinding)
-        .where(StoredFinding.conversation_id == conv.id)
-        .order_by(StoredFinding.message, StoredFinding.id)
-    ).all()
-    tactics = sorted({f.tactic for f in all_findings})
-    review = Review(
-        tenant_id=tenant.id,
-        conversation_id=conv.id,
-        external_id=external_id,
-        message=conv.first_alert if conv.first_alert is not None else 0,
-        risk=conv.risk,
-        suspect=conv.suspect,
-        tactics=tactics,
+def _writes_unlocked(plan: _Plan) -> bool:
+    """PostgreSQL: whether ``plan`` can be written by one version-checked statement outside a
+    transaction (:func:`_write_unlocked`): no first alert (its review item and webhook event
+    need the conversation's findings under the lock) and a batch that fits one statement."""
+    fires = not plan.had_alert and plan.update_ is not None and plan.update_.first_alert is not None
+    return not fires and _fits_one_statement(plan)
+
+
+_UNLOCKED_SQL: dict[tuple[int, int], str] = {}
+_INSERT_IF_UPDATED = (
+    "INSERT INTO {table} ({names}) SELECT v.* FROM u, (VALUES {rows}) AS v({names})"
+)
+_WITH = "WITH {parts} SELECT count(*) FROM u"
+_PG_TYPES = {
+    "conversation_id": "INTEGER",
+    "position": "INTEGER",
+    "client_id": "VARCHAR",
+    "author": "VARCHAR",
+    "text": "TEXT",
+    "time": "VARCHAR",
+    "risk": "DOUBLE PRECISION",
+    "received_at": "TIMESTAMP WITH TIME ZONE",
+    "message": "INTEGER",
+    "tactic": "VARCHAR",
+    "score": "DOUBLE PRECISION",
+    "evidence": "TEXT",
+    "start": "INTEGER",
+    "end": "INTEGER",
+}
+_MESSAGE_COLUMNS = (
+    "conversation_id",
+    "position",
+    "client_id",
+    "author",
+    "text",
+    "time",
+    "risk",
+    "received_at",
+)
+_FINDING_COLUMNS = (
+    "conversation_id",
+    "message",
+    "tactic",
+    "score",
+    "evidence",
+    "start",
+    "end",
+    "author",
+)
+
+
+def _rows_if_updated(table: str, columns: Sequence[str], n: int, prefix: str) -> str:
+    """``INSERT INTO table`` of ``n`` rows bound ``{prefix}{i}_{column}``, as many times as the
+    CTE ``u`` has rows (once, or not at all when the version check failed)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    rows = ", ".join(
+        "(" + ", ".join(f"CAST(%({prefix}{i}_{c})s AS {_PG_TYPES[c]})" for c in columns) + ")"
+        for i in range(n)
     )
-    session.add(review)
-    session.flush()
-    enqueue(
-        session,
-        tenant,
-        ALERT_EVENT,
+    # Table and column names are this module's constants; values are only ever bound.
+    return _INSERT_IF_UPDATED.format(table=table, names=names, rows=rows)
+
+
+def _unlocked_sql(n_messages: int, n_findings: int) -> str:
+    """PostgreSQL: the conversation's update, only if its row is still at the version (and
+    creation time) the plan was made from, with the inserts of its messages and findings made
+    only if it was: one statement, atomic on its own. Answers the number of rows updated."""
+    key = (n_messages, n_findings)
+    sql = _UNLOCKED_SQL.get(key)
+    if sql is None:
+        parts = [
+            "u AS (UPDATE api_conversations SET state = %(p_state)s,"
+            " message_count = %(p_message_count)s, risk = %(p_risk)s, alert = %(p_alert)s,"
+            " suspect = %(p_suspect)s, first_alert = %(p_first_alert)s,"
+            " participants = %(p_participants)s, updated_at = %(p_updated_at)s,"
+            " version = %(p_version)s WHERE id = %(conversation_id)s"
+            " AND version = %(p_planned_version)s AND created_at = %(p_created_at)s"
+            " RETURNING id)"
+        ]
+        if n_messages:
+            rows = _rows_if_updated("api_messages", _MESSAGE_COLUMNS, n_messages, "m")
+            parts.append(f"m AS ({rows})")
+        if n_findings:
+            rows = _rows_if_updated("api_findings", _FINDING_COLUMNS, n_findings, "f")
+            parts.append(f"f AS ({rows})")
+        sql = _UNLOCKED_SQL[key] = _WITH.format(parts=", ".join(parts))
+    return sql
+
+
+def _write_unlocked(
+    store: AppendStore,
+    db: Any,
+    detector: Any,
+    external_id: str,
+    plan: _Plan,
+    cache: MonitorCache | None,
+) -> AppendResult | None:
+    """PostgreSQL: write ``plan`` with one statement outside a transaction (the connection is
+    in autocommit), which applies it only if the conversation is still at the version it was
+    planned from: None (nothing written) if another append came first.
+
+    Holding the conversation's row lock from the read to the commit costs four round trips to
+    the server (``BEGIN``, ``SELECT ... FOR UPDATE``, the writes, ``COMMIT``); this costs one
+    after the read, and the row is locked only while the statement runs. The version check
+    keeps appends to one conversation serialised exactly as the lock does."""
+    planned_version, created_at = plan.conv.version, plan.conv.created_at
+    version, fired, values = _advance(plan)
+    if values is not None:
+        values["p_planned_version"] = planned_version
+        values["p_created_at"] = created_at
+        sql = _unlocked_sql(len(plan.message_rows), len(plan.finding_rows))
+        params = _numbered(plan.message_rows, "m") | _numbered(plan.finding_rows, "f") | values
+        row = db.execute(sql, params).fetchone()
+        if row is None or row[0] != 1:
+            return None
+    _written(plan, version, fired, cache)
+    return _result(plan, external_id, fired, plan.conv.review)
+
+
+def _raise_alert(
+    store: AppendStore,
+    db: Any,
+    tenant: Tenant,
+    conv: _Locked,
+    external_id: str,
+    detector: Any,
+    at: Any,
+) -> str:
+    """Queue the review item and the webhook event (same transaction as the append); ``at``:
+    the append's time as the columns store it."""
+    findings = [
         {
+            "tactic": tactic,
+            "message": message,
+            "score": round(score, 4),
+            "evidence": evidence,
+            "start": start,
+            "end": end,
+        }
+        for tactic, message, score, evidence, start, end in db.execute(
+            store.sql.all_findings, {"conversation_id": conv.id}
+        )
+    ]
+    tactics = sorted({f["tactic"] for f in findings})
+    review_id = new_public_id()
+    db.execute(
+        store.sql.insert_review,
+        {
+            "id": review_id,
+            "tenant_id": tenant.id,
+            "conversation_id": conv.id,
+            "external_id": external_id,
+            "message": conv.first_alert if conv.first_alert is not None else 0,
+            "risk": conv.risk,
+            "suspect": conv.suspect,
+            "tactics": _compact_json(tactics),
+            "now": at,
+        },
+    )
+    if tenant.webhook_url and tenant.webhook_secret:  # as webhooks.enqueue: no webhook, no event
+        event_id = new_public_id()
+        data = {
             "conversation": external_id,
-            "review": review.id,
+            "review": review_id,
             "risk": round(conv.risk, 4),
             "first_alert": conv.first_alert,
             "message_count": conv.message_count,
             "suspect": conv.suspect,
             "tactics": tactics,
-            "findings": [f.to_dict() for f in all_findings],
+            "findings": findings,
             "policy": tenant_policy(detector, tenant).to_dict(),
             "steps": list(platform_steps()),
             "notice": HUMAN_REVIEW_NOTICE,
-        },
-        conversation_id=conv.id,
-    )
-    return review.id
+        }
+        db.execute(
+            store.sql.insert_event,
+            {
+                "id": event_id,
+                "tenant_id": tenant.id,
+                "conversation_id": conv.id,
+                "type": ALERT_EVENT,
+                "payload": _compact_json(event_payload(event_id, ALERT_EVENT, tenant, data)),
+                "now": at,
+            },
+        )
+    return review_id
 
 
 def find_conversation(session: Session, tenant: Tenant, external_id: str) -> StreamedConversation:

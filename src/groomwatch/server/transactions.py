@@ -42,10 +42,14 @@ def is_postgres(session: Session) -> bool:
 
 def _writer_lock_fd(session: Session) -> int | None:
     """The open lock file of this session's SQLite database file (None for in-memory ones)."""
+    bind = session.get_bind()
+    return writer_lock_fd((bind.engine if isinstance(bind, Connection) else bind).url.database)
+
+
+def writer_lock_fd(database: str | None) -> int | None:
+    """The open lock file of the SQLite database file ``database`` (None for in-memory ones)."""
     if fcntl is None:  # pragma: no cover
         return None
-    bind = session.get_bind()
-    database = (bind.engine if isinstance(bind, Connection) else bind).url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     path = os.path.abspath(database) + "-writer.lock"
@@ -56,6 +60,21 @@ def _writer_lock_fd(session: Session) -> int | None:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             _LOCK_FILES[key] = fd
     return fd
+
+
+@contextmanager
+def sqlite_writer(fd: int | None) -> Iterator[None]:
+    """SQLite: this process's turn to write (threads queue on a lock, processes on ``flock`` of
+    the lock file ``fd``, see the module's text). The block then takes SQLite's own lock with
+    ``BEGIN IMMEDIATE``."""
+    with _SQLITE_WRITERS:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -72,17 +91,10 @@ def write_transaction(session: Session) -> Iterator[None]:
         return
     session.commit()
     connection = session.connection()  # checked out before queueing, never while holding the lock
-    fd = _writer_lock_fd(session)
-    with _SQLITE_WRITERS:
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with sqlite_writer(_writer_lock_fd(session)):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield
-            finally:
-                if session.in_transaction():
-                    session.rollback()
+            yield
         finally:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            if session.in_transaction():
+                session.rollback()

@@ -3,7 +3,7 @@ request's language, CSRF tokens, the analysts' signed session cookie, per-client
 the hotline's services built from the settings.
 
 - **Pages** work without JavaScript; the CSP forbids inline scripts and styles
-  (``server.middleware.SecurityHeaders``), so templates use classes from ``static/gw.css`` only.
+  (``server.middleware.ServiceMiddleware``), so templates use classes from ``static/gw.css`` only.
 - **CSRF**: every form carries a token that is the ``gw_csrf`` cookie's random value signed with
   the secret key (itsdangerous); a POST whose token does not match its cookie is refused. The
   cookie is HttpOnly and SameSite=Strict.

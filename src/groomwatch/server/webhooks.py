@@ -109,14 +109,21 @@ def enqueue(
     )
     session.add(event)
     session.flush()
-    event.payload = {
-        "id": event.id,
+    event.payload = event_payload(event.id, event_type, tenant, data)
+    return event
+
+
+def event_payload(
+    event_id: str, event_type: str, tenant: Tenant, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The body of a webhook event (what the receiver gets, signed)."""
+    return {
+        "id": event_id,
         "type": event_type,
         "created": utcnow().isoformat(),
         "tenant": tenant.name,
         "data": data,
     }
-    return event
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:

@@ -16,7 +16,7 @@ from groomwatch.conversation import Message
 from groomwatch.db import create_db_engine, make_session_factory, upgrade_database
 from groomwatch.server import streaming
 from groomwatch.server.models import StoredMessage, StreamedConversation
-from groomwatch.server.streaming import IncomingMessage, MonitorCache, append_messages
+from groomwatch.server.streaming import AppendStore, IncomingMessage, MonitorCache, append_messages
 from groomwatch.server.tenants import get_tenant_by_name
 
 
@@ -37,27 +37,28 @@ def test_a_plan_overtaken_by_another_append_is_made_again(
     kit.make_tenants(url, ("acme",))
     engine = create_db_engine(url)
     factory = make_session_factory(engine)
+    store = AppendStore(engine)
     try:
         with factory() as session:
             tenant = get_tenant_by_name(session, "acme")
             session.expunge(tenant)
         mine, theirs = MonitorCache(16), MonitorCache(16)  # two processes' caches
-        with factory() as session:
-            append_messages(session, detector, tenant, "c", _incoming(kit, 0), cache=mine)
-        with factory() as session:  # a new conversation is created under the lock
-            assert streaming._plan_before_lock(session, detector, tenant, "n", [], [], mine) is None
+        append_messages(store, detector, tenant, "c", _incoming(kit, 0), cache=mine)
+        with store.connections.connection() as db:  # a new conversation is created under the lock
+            plan = streaming._plan_before_lock(store, db, detector, tenant, "n", [], [], mine)
+            assert plan is None
 
-        with factory() as a, factory() as b:
+        with store.connections.connection() as a:
             planned = streaming._plan_before_lock(
-                a, detector, tenant, "c", _incoming(kit, 1), [], mine
+                store, a, detector, tenant, "c", _incoming(kit, 1), [], mine
             )
             assert planned is not None
             assert planned.conv.message_count == 1
             # the other process appends message 2 while this one waits for the lock
-            append_messages(b, detector, tenant, "c", _incoming(kit, 2), cache=theirs)
+            append_messages(store, detector, tenant, "c", _incoming(kit, 2), cache=theirs)
             before = _replanned()
             result = streaming._write_planned(
-                a, detector, tenant, "c", _incoming(kit, 1), [], mine, planned
+                store, a, detector, tenant, "c", _incoming(kit, 1), [], mine, planned
             )
             assert _replanned() == before + 1
 
@@ -77,16 +78,17 @@ def test_a_plan_overtaken_by_another_append_is_made_again(
         assert conv.risk == update.risk == result.risk
         assert [r.risk for r in rows][-1] == update.risk
 
-        with factory() as a:  # not overtaken: the plan is written as made, no second plan
+        with store.connections.connection() as a:  # not overtaken: written as made, once
             planned = streaming._plan_before_lock(
-                a, detector, tenant, "c", _incoming(kit, 3), [], mine
+                store, a, detector, tenant, "c", _incoming(kit, 3), [], mine
             )
             assert planned is not None
             before = _replanned()
             result = streaming._write_planned(
-                a, detector, tenant, "c", _incoming(kit, 3), [], mine, planned
+                store, a, detector, tenant, "c", _incoming(kit, 3), [], mine, planned
             )
             assert _replanned() == before
         assert result.message_count == 4
     finally:
+        store.close()
         engine.dispose()

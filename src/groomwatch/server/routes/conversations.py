@@ -16,11 +16,10 @@ others (and every error).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from groomwatch.conversation import Participant
@@ -36,6 +35,7 @@ from groomwatch.server.schemas.conversations import (
 )
 from groomwatch.server.streaming import (
     AppendResult,
+    AppendStore,
     ConversationNotFound,
     IdempotencyConflict,
     IncomingMessage,
@@ -61,10 +61,11 @@ INLINE_MESSAGES = 8
 """Appends of at most this many messages run on the event loop (see the module's text)."""
 
 _FINDING_FIELDS = tuple(FindingPublic.model_fields)
+_ANSWER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def run_append(
-    session_factory: Callable[[], Session],
+    store: AppendStore,
     detector: Any,
     tenant: Tenant,
     external_id: str,
@@ -73,17 +74,16 @@ def run_append(
     participants: Sequence[Participant],
     cache: MonitorCache,
 ) -> AppendResult:
-    with session_factory() as session:
-        return append_messages(
-            session,
-            detector,
-            tenant,
-            external_id,
-            messages,
-            idempotency_key=idempotency_key,
-            participants=participants,
-            cache=cache,
-        )
+    return append_messages(
+        store,
+        detector,
+        tenant,
+        external_id,
+        messages,
+        idempotency_key=idempotency_key,
+        participants=participants,
+        cache=cache,
+    )
 
 
 def append_json(result: AppendResult) -> bytes:
@@ -91,7 +91,7 @@ def append_json(result: AppendResult) -> bytes:
     without validating our own output again."""
     out = result.to_dict()
     out["findings"] = [{k: f[k] for k in _FINDING_FIELDS} for f in out["findings"]]
-    return json.dumps(out, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return _ANSWER.encode(out).encode()
 
 
 def _not_found() -> HTTPException:
@@ -165,7 +165,7 @@ async def append_body(
     ]
     participants = [Participant(id=p.id, role=p.role, age=p.age) for p in body.participants or ()]
     args = (
-        state.session_factory,
+        state.append_store,
         detector,
         tenant,
         external_id,
