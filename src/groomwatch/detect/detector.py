@@ -5,6 +5,8 @@ scoring whole conversations (:meth:`Detector.assess`, :meth:`Detector.assess_man
 from __future__ import annotations
 
 import hashlib
+import math
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,11 +19,11 @@ from groomwatch.conversation import Conversation, Message, Participant
 from groomwatch.detect.attribution import (
     MESSAGE_EVIDENCE,
     Tally,
-    add_to_tally,
     choose_suspect,
     is_grooming_message,
+    message_evidence,
 )
-from groomwatch.detect.fusion import PatternTracker, sigmoid
+from groomwatch.detect.fusion import PatternTracker
 from groomwatch.detect.model import (
     DEFAULT_MODEL_DIR,
     META_FILE,
@@ -33,7 +35,7 @@ from groomwatch.detect.model import (
 )
 from groomwatch.detect.monitor import Monitor
 from groomwatch.detect.policy import AlertPolicy
-from groomwatch.detect.scoring import ConversationLike, read_units, score_units
+from groomwatch.detect.scoring import ConversationLike, MessageLike, read_units, score_units
 from groomwatch.detect.tactics.base import Finding, TacticRegistry
 from groomwatch.errors import InputError, ModelError
 
@@ -205,6 +207,7 @@ class Detector:
             kept=model.kept_entries,
             n_kept=len(model.columns),
             positions=model.position_table,
+            with_counts=False,
         )
         scores = score_units(batch, model.linear)
         n_units = batch.n_units
@@ -221,7 +224,7 @@ class Detector:
         tac = np.zeros(n_units)
         ctx = np.zeros(n_units)
         if fusion is None:
-            risk = np.array([sigmoid(x) for x in text_logit.tolist()], dtype=np.float64)
+            risk = _sigmoids(text_logit)
             language = risk
         else:
             if fusion.ramp_tokens > 0:
@@ -229,7 +232,7 @@ class Detector:
                 shrunk = fusion.prior + ramp * (text_logit - fusion.prior)
             else:
                 shrunk = fusion.prior + 1.0 * (text_logit - fusion.prior)
-            language = np.array([sigmoid(x) for x in shrunk.tolist()], dtype=np.float64)
+            language = _sigmoids(shrunk)
             unit_findings = batch.unit_findings
             for ci, conv in enumerate(chunk):
                 s, e = int(conv_start[ci]), int(conv_start[ci + 1])
@@ -258,12 +261,15 @@ class Detector:
             msg_risk_all: list[float] = np.maximum.reduceat(own, starts).tolist()
         else:
             history_all = msg_risk_all = []
-        lang_list: list[float] = language.tolist()
-        tac_list: list[float] = tac.tolist()
-        ctx_list: list[float] = ctx.tolist()
+        # The components after each conversation's last unit (only those are read).
+        last = np.maximum(conv_start[1:] - 1, 0)
+        lang_list: list[float] = language[last].tolist() if n_units else []
+        tac_list: list[float] = tac[last].tolist() if n_units else []
+        ctx_list: list[float] = ctx[last].tolist() if n_units else []
         m0 = 0
+        bounds: list[int] = conv_start.tolist()
         for ci, conv in enumerate(chunk):
-            s, e = int(conv_start[ci]), int(conv_start[ci + 1])
+            s, e = bounds[ci], bounds[ci + 1]
             n = len(conv.messages)
             history = history_all[m0 : m0 + n]
             msg_risk = msg_risk_all[m0 : m0 + n]
@@ -275,9 +281,9 @@ class Detector:
             components: dict[str, float] = {}
             if e > s:
                 components = {
-                    "language": lang_list[e - 1],
-                    "tactics": tac_list[e - 1],
-                    "context": ctx_list[e - 1],
+                    "language": lang_list[ci],
+                    "tactics": tac_list[ci],
+                    "context": ctx_list[ci],
                 }
             assessment = self._finish(
                 conv,
@@ -315,29 +321,7 @@ class Detector:
         suspect: str | None = None
         grooming: tuple[int, ...] = ()
         if flagged or first_alert is not None:  # the tally only matters then
-            by_msg: dict[int, list[Finding]] = {}
-            for f in findings:
-                by_msg.setdefault(f.message, []).append(f)
-            tally: dict[str, Tally] = {}
-            zero: Tally = (0.0, 0.0, 0)
-            for i, msg in enumerate(conv.messages):
-                author = msg.author
-                if author is None:
-                    continue
-                found = by_msg.get(i)
-                if found is not None:
-                    add_to_tally(tally, author, msg_risk[i], found)
-                else:  # add_to_tally without findings, inlined: most messages have none
-                    t0, r0, n0 = tally.get(author, zero)
-                    risk_part = 2.0 * max(0.0, msg_risk[i] - MESSAGE_EVIDENCE)
-                    tally[author] = (t0 + 0.0, r0 + risk_part, n0 + 1)
-            suspect = choose_suspect(tally)
-            grooming = tuple(
-                i
-                for i, msg in enumerate(conv.messages)
-                if (suspect is None or msg.author == suspect)
-                and (msg_risk[i] >= MESSAGE_EVIDENCE or is_grooming_message(0.0, by_msg.get(i, ())))
-            )
+            suspect, grooming = _attribute(conv.messages, msg_risk, findings)
         return Assessment(
             id=conv.id,
             risk=risk,
@@ -390,6 +374,63 @@ class Detector:
             "info": self.model.info,
             "fusion": None if self.model.fusion is None else self.model.fusion.to_dict(),
         }
+
+
+def _attribute(
+    messages: Sequence[MessageLike], msg_risk: list[float], findings: tuple[Finding, ...]
+) -> tuple[str | None, tuple[int, ...]]:
+    """The suspect and the grooming messages of a conversation: the monitor's tally
+    (:func:`~groomwatch.detect.attribution.add_to_tally` per message, in order) with the work
+    done only where it adds something.
+
+    A message without findings and with an own risk at or below :data:`MESSAGE_EVIDENCE` adds
+    ``0.0`` to both sums of its author (a float plus ``0.0`` is that float: the sums start at
+    ``0.0`` and never hold ``-0.0``) and one to the count, so the sums only visit the messages
+    that have findings or a high own risk, in order; the counts are counted at once; the
+    authors keep the order in which they first wrote (the last tie-break of
+    :func:`~groomwatch.detect.attribution.choose_suspect`)."""
+    authors = [m.author for m in messages]
+    order = dict.fromkeys(authors)
+    order.pop(None, None)
+    by_msg: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_msg.setdefault(f.message, []).append(f)
+    high = [i for i, r in enumerate(msg_risk) if r >= MESSAGE_EVIDENCE]
+    if order:
+        counts = Counter(authors)
+        sums = {a: [0.0, 0.0] for a in order}
+        for i in sorted({*high, *by_msg}):
+            author = authors[i]
+            if author is None:
+                continue
+            found = by_msg.get(i)
+            if found is not None:
+                tactic, risk_part = message_evidence(msg_risk[i], found)
+            else:
+                tactic, risk_part = 0.0, 2.0 * max(0.0, msg_risk[i] - MESSAGE_EVIDENCE)
+            pair = sums[author]
+            pair[0] += tactic
+            pair[1] += risk_part
+        tally: dict[str, Tally] = {
+            a: (t, r, counts[a]) for a, (t, r) in ((a, sums[a]) for a in order if a is not None)
+        }
+        suspect = choose_suspect(tally)
+    else:
+        suspect = None
+    evidence = [i for i, found in by_msg.items() if is_grooming_message(0.0, found)]
+    grooming = tuple(
+        i for i in sorted({*high, *evidence}) if suspect is None or authors[i] == suspect
+    )
+    return suspect, grooming
+
+
+def _sigmoids(z: FloatArray) -> FloatArray:
+    """:func:`~groomwatch.detect.fusion.sigmoid` of every value, bit for bit: the exponentials
+    come from ``math.exp`` (numpy's ``exp`` may differ in the last bit), the rest is the same
+    IEEE arithmetic in numpy (``1 / (1 + exp(-z))`` for ``z >= 0``, ``e / (1 + e)`` with
+    ``e = exp(z)`` below), without a Python call per value."""
+    e = np.fromiter(map(math.exp, (-np.abs(z)).tolist()), dtype=np.float64, count=len(z))
+    return np.asarray(np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), dtype=np.float64)
 
 
 def _first_alerts(risk: FloatArray, conv_start: IntArray, policy: AlertPolicy) -> list[int]:

@@ -188,12 +188,29 @@ def _exclusive_cumsum(values: I64) -> I64:
     return out
 
 
-_ASCII_WORD = np.zeros(256, dtype=bool)
-for _c in b"0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
-    _ASCII_WORD[_c] = True
-_ASCII_SPACE = np.zeros(256, dtype=bool)
-for _c in (9, 10, 11, 12, 13, 28, 29, 30, 31, 32):  # str.isspace() in ASCII
-    _ASCII_SPACE[_c] = True
+def _ascii_word(buf: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Which ASCII bytes are word characters (``[0-9A-Za-z_]``, what ``\\w`` matches in
+    ASCII): comparisons with wrap-around, which numpy vectorises, about six times faster than a
+    table lookup per byte."""
+    letter = ((buf | np.uint8(32)) - np.uint8(97)) < 26
+    return np.asarray(letter | ((buf - np.uint8(48)) < 10) | (buf == 95), dtype=bool)
+
+
+def _ascii_not_space(buf: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Which ASCII bytes are not ``str.isspace()`` (9-13 and 28-32 are)."""
+    space = ((buf - np.uint8(9)) < 5) | ((buf - np.uint8(28)) < 5)
+    return np.asarray(~space, dtype=bool)
+
+
+def _rows_of(positions: I64, text_starts: I64, size: int) -> I64:
+    """The text of each position of a buffer of ``size`` bytes whose texts begin at
+    ``text_starts`` (ascending, the first at 0): a running count of text beginnings, read at the
+    positions (cheaper than a binary search per position)."""
+    marks = np.zeros(size + 1, dtype=np.int32)
+    marks[text_starts[1:]] = 1
+    return np.cumsum(marks, dtype=np.int32)[positions].astype(np.int64)
+
+
 _WORD_RUN_PATTERNS = {r"(?u)\b\w+\b": 1, r"\w+": 1, r"(?u)\b\w\w+\b": 2}
 """Token patterns that are the maximal runs of word characters of at least this length, which
 the ASCII path finds with numpy."""
@@ -295,14 +312,14 @@ class _Analyzer:
         runs of word (``word``) or non-space (``char_wb``) bytes found with numpy."""
         assert self.run_min is not None
         if self.word:
-            start, end = _runs(_ASCII_WORD[buf])
+            start, end = _runs(_ascii_word(buf))
         else:
-            start, end = _runs(~_ASCII_SPACE[buf])
+            start, end = _runs(_ascii_not_space(buf))
         lens = end - start
         if self.run_min > 1:
             keep = lens >= self.run_min
             start, lens = start[keep], lens[keep]
-        row = np.searchsorted(text_starts, start, side="right").astype(np.int64) - 1
+        row = _rows_of(start, text_starts, len(buf))
         pad = 1 if self.word else 2
         new_start = _exclusive_cumsum(lens + pad)
         size = int(new_start[-1] + lens[-1] + pad) if len(lens) else 0
@@ -426,9 +443,9 @@ class FastHasher:
 
         ASCII texts (most chat) take the numpy path of :meth:`_Analyzer.entries_ascii`; the
         others are lower-cased and tokenised one by one in Python."""
-        ascii_rows = [i for i, t in enumerate(texts) if t.isascii()]
-        if len(ascii_rows) == len(texts):
+        if "".join(texts).isascii():  # one check in C for the whole batch (the usual case)
             return self._entries(texts, None, table)
+        ascii_rows = [i for i, t in enumerate(texts) if t.isascii()]
         if not ascii_rows:
             return self._entries([], texts, table)
         other = [t for t in texts if not t.isascii()]

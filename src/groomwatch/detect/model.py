@@ -113,6 +113,97 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+def _hashed_index(feature: str, n_features: int) -> int:
+    """``FeatureHasher``'s column of one feature: ``abs(h) % n`` of its signed MurmurHash3 (seed
+    0), with ``abs(-2**31)`` taken as ``2**31``."""
+    h = int(murmurhash3_32(feature, 0))
+    if h == -2147483648:
+        return (2147483647 - (n_features - 1)) % n_features
+    return abs(h) % n_features
+
+
+COLUMN_CACHE_SIZE = 200_000
+"""Words (or word n-grams) whose columns a :class:`_ColumnCache` remembers before it starts
+again (a few tens of MB at most)."""
+
+
+class _ColumnCache:
+    """The columns of one ``word`` or ``char_wb`` hashing entry for already lower-cased text,
+    n-gram for n-gram what scikit-learn's analyzer gives (``_word_ngrams`` and
+    ``_char_wb_ngrams`` of ``sklearn.feature_extraction.text``), remembered per word.
+
+    ``char_wb`` n-grams never cross a word (``str.split()``: scikit-learn's folding of
+    whitespace runs into one space does not change the words), so a word's columns are a
+    function of the word; ``word`` n-grams are hashed once per distinct n-gram."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        lo, hi = tuple(config.get("ngram_range", (1, 1)))
+        self.min_n, self.max_n = int(lo), int(hi)
+        self.n_features = int(config["n_features"])
+        self.word = config["analyzer"] == "word"
+        self.token_re = (
+            re.compile(config.get("token_pattern", r"(?u)\b\w\w+\b")) if self.word else None
+        )
+        self._known: dict[str, tuple[int, ...] | int] = {}
+
+    @staticmethod
+    def supports(config: Mapping[str, Any]) -> bool:
+        """``word`` with a token pattern without groups (scikit-learn then takes whole matches),
+        or ``char_wb``: the entries :mod:`groomwatch.detect.fasthash` computes too."""
+        from groomwatch.detect.fasthash import supports
+
+        return config.get("analyzer") in ("word", "char_wb") and supports(config)
+
+    def _remember(self, key: str, value: tuple[int, ...] | int) -> None:
+        if len(self._known) >= COLUMN_CACHE_SIZE:  # bounded: start again rather than grow
+            self._known = {}
+        self._known[key] = value
+
+    def columns(self, lower: str) -> list[int]:
+        """The column of every n-gram of ``lower`` (repeated as often as the n-gram occurs)."""
+        known = self._known
+        n_features = self.n_features
+        out: list[int] = []
+        if self.token_re is None:
+            for w in lower.split():
+                cols = known.get(w)
+                if cols is None:
+                    cols = tuple(_hashed_index(g, n_features) for g in self._char_grams(w))
+                    self._remember(w, cols)
+                assert isinstance(cols, tuple)
+                out.extend(cols)
+            return out
+        tokens = self.token_re.findall(lower)
+        grams: list[str] = tokens if self.min_n == 1 else []
+        if self.max_n > 1:  # scikit-learn's order: unigrams, then bigrams, and so on
+            grams = list(grams)
+            space_join = " ".join
+            for n in range(max(self.min_n, 2), min(self.max_n + 1, len(tokens) + 1)):
+                grams.extend(space_join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+        for g in grams:
+            col = known.get(g)
+            if col is None:
+                col = _hashed_index(g, n_features)
+                self._remember(g, col)
+            assert isinstance(col, int)
+            out.append(col)
+        return out
+
+    def _char_grams(self, word: str) -> list[str]:
+        w = " " + word + " "
+        w_len = len(w)
+        grams: list[str] = []
+        for n in range(self.min_n, self.max_n + 1):
+            offset = 0
+            grams.append(w[offset : offset + n])
+            while offset + n < w_len:
+                offset += 1
+                grams.append(w[offset : offset + n])
+            if offset == 0:  # a short word (shorter than n) counts once
+                break
+        return grams
+
+
 class TextHasher:
     """Hashed n-gram counts of texts: one :class:`HashingVectorizer` per entry of ``config``,
     side by side (the second's columns follow the first's)."""
@@ -146,20 +237,35 @@ class TextHasher:
             for v, c in zip(self._vectorizers, self.config, strict=True)
         ]
         self._fast = FastHasher(self.config) if FastHasher.supports(self.config) else None
+        self._caches: list[_ColumnCache | None] = [
+            _ColumnCache(c) if _ColumnCache.supports(c) else None for c in self.config
+        ]
 
     def columns_of(self, text: str) -> dict[int, int]:
         """Hashed column -> count for one text: the same result as :meth:`transform` on
         ``[text]`` (the same analyzers and scikit-learn's ``murmurhash3_32`` with seed 0, as
-        ``FeatureHasher`` uses), without building sparse matrices: the streaming fast path."""
+        ``FeatureHasher`` uses), without building sparse matrices: the streaming fast path.
+
+        For ``word`` and ``char_wb`` entries (the shipped model's) the n-grams are scikit-learn's,
+        computed here per word so that the columns of each word (``char_wb``) and of each word
+        n-gram (``word``) are hashed once and remembered (:class:`_ColumnCache`): chat repeats its
+        words, and a message then costs a few dictionary lookups per word rather than a Python
+        hash call per n-gram."""
         out: dict[int, int] = {}
         offset = 0
-        for analyze, n in self._analyzers:
-            for feature in analyze(text):
-                h = murmurhash3_32(feature, 0)
-                # FeatureHasher's index: abs(h) % n, with abs(-2**31) taken as 2**31
-                idx = (2147483647 - (n - 1)) % n if h == -2147483648 else abs(h) % n
-                col = offset + idx
-                out[col] = out.get(col, 0) + 1
+        lower: str | None = None
+        for (analyze, n), cache in zip(self._analyzers, self._caches, strict=True):
+            if cache is not None:
+                if lower is None:
+                    lower = text.lower()  # scikit-learn's preprocessing, for either entry
+                get = out.get
+                for col in cache.columns(lower):
+                    col += offset
+                    out[col] = get(col, 0) + 1
+            else:
+                for feature in analyze(text):
+                    col = offset + _hashed_index(feature, n)
+                    out[col] = out.get(col, 0) + 1
             offset += n
         return out
 

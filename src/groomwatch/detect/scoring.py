@@ -12,13 +12,14 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from groomwatch.conversation import Participant
+from groomwatch.detect.fasthash import _ascii_not_space, _rows_of
 from groomwatch.detect.model import (
     FloatArray,
     IntArray,
@@ -61,14 +62,15 @@ class UnitBatch:
 
     conv_start: IntArray  # unit offsets of each conversation, length n_convs + 1
     unit_msg: IntArray  # message index of each unit within its conversation
-    counts: sp.csr_matrix  # n_units x kept columns
+    counts: sp.csr_matrix  # n_units x kept columns (no entries if read without: see read_units)
     tactic_counts: FloatArray  # n_units x tactics: findings per tactic in the unit
     tokens: FloatArray  # tokens per unit
     findings: tuple[tuple[Finding, ...], ...]  # per conversation, in message order
     unit_findings: tuple[tuple[Finding, ...], ...]  # per unit
     grouped: tuple[IntArray, IntArray, FloatArray] | None = None
     """The entries of ``counts`` as ``(unit, column, count)`` in the order :func:`score_units`
-    reads them (see :func:`group_entries`), when :func:`read_units` already had them."""
+    reads them (see :func:`group_entries`), when :func:`read_units` already had them (then
+    :func:`score_units` reads them rather than ``counts``)."""
 
     @property
     def n_units(self) -> int:
@@ -108,6 +110,7 @@ def read_units(
     kept: EntryFilter | None = None,
     n_kept: int | None = None,
     positions: NDArray[np.int32] | None = None,
+    with_counts: bool = True,
 ) -> UnitBatch:
     """Split every message into units, hash them, and run the tactics on each unit.
 
@@ -118,58 +121,58 @@ def read_units(
     hashed column to kept position, -1 when not kept, such as
     :attr:`RiskModel.position_table <groomwatch.detect.model.RiskModel.position_table>`), which
     the hasher applies as it goes. Without any of them, all hashed columns count.
+
+    With ``kept`` or ``positions`` and ``with_counts=False``, the matrix ``counts`` is left
+    without entries (of the right shape) and only :attr:`UnitBatch.grouped` holds them: scoring
+    reads nothing else, and building the matrix costs about as much as grouping the entries.
     """
     tactic_pos = {name: i for i, name in enumerate(tactic_names)}
-    texts: list[str] = []
-    unit_msg: list[int] = []
-    tokens: list[int] = []
-    conv_start = [0]
+    msgs_of = [conv.messages for conv in convs]
+    texts = [m.text for msgs in msgs_of for m in msgs]
+    authors = [m.author for msgs in msgs_of for m in msgs]
+    sizes = [len(msgs) for msgs in msgs_of]
+    tokens = _token_counts(texts)
+    starts_of = np.repeat(np.array([0, *itertools.accumulate(sizes)][:-1], dtype=np.int64), sizes)
+    unit_msg: list[int] = (np.arange(len(texts), dtype=np.int64) - starts_of).tolist()
+    if tokens and max(tokens) > LONG_MESSAGE_TOKENS:
+        texts, authors, unit_msg, tokens, offsets, sizes = _split_long(
+            texts, authors, unit_msg, tokens, sizes
+        )
+    else:
+        offsets = None
+    conv_start = [0, *itertools.accumulate(sizes)]
+    # Tactics on all units at once; spans are made relative to the whole message.
+    found_at = registry.find_many(texts, unit_msg, authors)
+    if offsets is not None:
+        for u, found in found_at.items():
+            if offsets[u]:
+                found_at[u] = [
+                    dataclasses.replace(f, start=f.start + offsets[u], end=f.end + offsets[u])
+                    for f in found
+                ]
+    per_unit: list[tuple[Finding, ...]] = [()] * len(texts)
     tac_rows: list[int] = []
     tac_cols: list[int] = []
-    per_conv: list[tuple[Finding, ...]] = []
-    per_unit: list[tuple[Finding, ...]] = []
-    find = registry.find
-    for conv in convs:
-        msgs = conv.messages
-        conv_texts = [m.text for m in msgs]
-        conv_tokens = [len(t.split()) for t in conv_texts]  # = count_tokens, without a regex
-        if not conv_tokens or max(conv_tokens) <= LONG_MESSAGE_TOKENS:
-            # One unit per message (the common case), with list comprehensions.
-            base = len(texts)
-            found_all = [find(m.text, i, m.author) for i, m in enumerate(msgs)]
-            conv_findings: list[Finding] = []
-            for i in [i for i, found in enumerate(found_all) if found]:
-                found = found_all[i]
-                for f in found:
-                    t = tactic_pos.get(f.tactic)
-                    if t is not None:
-                        tac_rows.append(base + i)
-                        tac_cols.append(t)
-                conv_findings.extend(found)
-            per_unit.extend([tuple(found) for found in found_all])
-            texts.extend(conv_texts)
-            unit_msg.extend(range(len(msgs)))
-            tokens.extend(conv_tokens)
-            conv_start.append(len(texts))
-            per_conv.append(tuple(conv_findings))
-            continue
-        conv_findings = []
-        for i, msg in enumerate(msgs):
-            for offset, part in unit_texts(msg.text):
-                found = find_in_unit(registry, part, offset, i, msg.author)
-                u = len(texts)
-                for f in found:
-                    t = tactic_pos.get(f.tactic)
-                    if t is not None:
-                        tac_rows.append(u)
-                        tac_cols.append(t)
-                conv_findings.extend(found)
-                per_unit.append(tuple(found))
-                texts.append(part)
-                unit_msg.append(i)
-                tokens.append(count_tokens(part))
-        conv_start.append(len(texts))
-        per_conv.append(tuple(conv_findings))
+    with_findings = sorted(found_at)
+    for u in with_findings:
+        found = found_at[u]
+        per_unit[u] = tuple(found)
+        for f in found:
+            t = tactic_pos.get(f.tactic)
+            if t is not None:
+                tac_rows.append(u)
+                tac_cols.append(t)
+    per_conv: list[tuple[Finding, ...]]
+    if found_at:
+        conv_of: list[int] = np.searchsorted(conv_start, with_findings, side="right").tolist()
+        grouped_found: dict[int, list[Finding]] = {}
+        for u, c in zip(with_findings, conv_of, strict=True):
+            grouped_found.setdefault(c - 1, []).extend(found_at[u])
+        per_conv = [()] * len(sizes)
+        for c, found in grouped_found.items():
+            per_conv[c] = tuple(found)
+    else:
+        per_conv = [()] * len(sizes)
     n = len(texts)
     tactic_counts = np.zeros((n, len(tactic_names)), dtype=np.float64)
     if tac_rows:
@@ -194,7 +197,10 @@ def read_units(
         r, p, d = grouped
         # In group order the entries of each unit come in column order: the matrix built from
         # them is canonical without sorting.
-        counts = sp.csr_matrix((d, (r, p)), shape=(n, n_kept))
+        if with_counts:
+            counts = sp.csr_matrix((d, (r, p)), shape=(n, n_kept))
+        else:
+            counts = sp.csr_matrix((n, n_kept))
     return UnitBatch(
         conv_start=starts,
         unit_msg=np.array(unit_msg, dtype=np.int64),
@@ -207,29 +213,86 @@ def read_units(
     )
 
 
+def _token_counts(texts: list[str]) -> list[int]:
+    """:func:`count_tokens` of every text (whitespace-separated tokens, as ``str.split()``):
+    for a batch of ASCII texts, the starts of runs of non-space bytes counted per text with
+    numpy, without a list of words per text."""
+    if len(texts) < 64 or not "".join(texts).isascii():
+        return [len(t.split()) for t in texts]
+    buf = np.frombuffer("\n".join(texts).encode("ascii"), dtype=np.uint8)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    text_starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lens[:-1] + 1, out=text_starts[1:])
+    word = _ascii_not_space(buf)
+    run_start = np.flatnonzero(word & ~np.concatenate([[False], word[:-1]]))
+    counts = np.bincount(_rows_of(run_start, text_starts, len(buf)), minlength=len(texts))
+    return list(counts.tolist())
+
+
+def _split_long(
+    texts: list[str],
+    authors: list[str | None],
+    unit_msg: list[int],
+    tokens: list[int],
+    sizes: list[int],
+) -> tuple[list[str], list[str | None], list[int], list[int], list[int], list[int]]:
+    """Messages to units when some message is long (:func:`split_units`): the units' texts,
+    authors, message indexes, tokens and offsets in their message, and units per conversation."""
+    out_texts: list[str] = []
+    out_authors: list[str | None] = []
+    out_msg: list[int] = []
+    out_tokens: list[int] = []
+    offsets: list[int] = []
+    out_sizes: list[int] = []
+    m = 0
+    for size in sizes:
+        before = len(out_texts)
+        for k in range(m, m + size):
+            if tokens[k] <= LONG_MESSAGE_TOKENS:
+                out_texts.append(texts[k])
+                out_authors.append(authors[k])
+                out_msg.append(unit_msg[k])
+                out_tokens.append(tokens[k])
+                offsets.append(0)
+                continue
+            for offset, part in unit_texts(texts[k]):
+                out_texts.append(part)
+                out_authors.append(authors[k])
+                out_msg.append(unit_msg[k])
+                out_tokens.append(count_tokens(part))
+                offsets.append(offset)
+        m += size
+        out_sizes.append(len(out_texts) - before)
+    return out_texts, out_authors, out_msg, out_tokens, offsets, out_sizes
+
+
 def group_entries(
     conv_start: IntArray, rows: IntArray, cols: IntArray, data: FloatArray, width: int
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """Entries ``(unit, column, count)`` summed per (unit, column) and ordered by conversation,
-    then column, then unit: the units that add to one running count of a conversation are
-    consecutive and in order. ``width`` bounds the column numbers.
+    """Entries ``(unit, column, count)`` summed per (unit, column) and ordered by column, then
+    unit: the units of a conversation are consecutive, so the units that add to one running
+    count of a conversation are consecutive and in order, and within each unit the entries come
+    in column order. ``width`` bounds the column numbers.
 
-    One sort of a single integer key (conversation, column, unit) does it; when every count is 1
-    (one entry per n-gram occurrence, as :meth:`TextHasher.entries` gives), the keys alone are
-    sorted and the counts are the lengths of runs of equal keys."""
+    One sort of a single integer key (column, unit) does it, of 32-bit keys when they fit (about
+    twice as fast as 64-bit ones); when every count is 1 (one entry per n-gram occurrence, as
+    :meth:`TextHasher.entries` gives), the keys alone are sorted and the counts are the lengths
+    of runs of equal keys."""
     n_units = int(conv_start[-1])
     if len(rows) == 0:
         return _no_entries()
-    sizes = np.diff(conv_start)
-    conv_of_unit = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
     w = max(int(width), 1)
-    # (conversation, column, unit) packed into the bits of one integer: shifts and masks
-    # decode it (cheaper than division)
+    # (column, unit) packed into the bits of one integer: shifts and masks decode it (cheaper
+    # than division)
     unit_bits = max(n_units - 1, 1).bit_length()
     col_bits = max(w - 1, 1).bit_length()
-    if (len(sizes) - 1).bit_length() + col_bits + unit_bits > 62:  # pragma: no cover - huge
-        return _group_lexsort(conv_of_unit, rows, cols, data)
-    key = (((conv_of_unit[rows] << col_bits) | cols) << unit_bits) | rows
+    if col_bits + unit_bits > 62:  # pragma: no cover - huge
+        return _group_lexsort(rows, cols, data)
+    kind: type[np.unsignedinteger[Any]] | type[np.signedinteger[Any]] = (
+        np.uint32 if col_bits + unit_bits <= 32 else np.int64
+    )
+    key: NDArray[Any] = np.left_shift(cols.astype(kind), kind(unit_bits))
+    key |= rows.astype(kind)
     ones = bool(data.min() == 1.0 == data.max())
     if ones:
         key = np.sort(key)
@@ -244,16 +307,16 @@ def group_entries(
     else:
         d = np.add.reduceat(data, first).astype(np.float64)
     unique = key[first]
-    r = unique & ((1 << unit_bits) - 1)
-    p = (unique >> unit_bits) & ((1 << col_bits) - 1)
+    r = (unique & kind((1 << unit_bits) - 1)).astype(np.int64)
+    p = (unique >> kind(unit_bits)).astype(np.int64)
     return r, p, d
 
 
 def _group_lexsort(
-    conv_of_unit: IntArray, rows: IntArray, cols: IntArray, data: FloatArray
+    rows: IntArray, cols: IntArray, data: FloatArray
 ) -> tuple[IntArray, IntArray, FloatArray]:
-    """:func:`group_entries` with three sort keys, for sizes whose packed key would overflow."""
-    order = np.lexsort((rows, cols, conv_of_unit[rows]))
+    """:func:`group_entries` with two sort keys, for sizes whose packed key would overflow."""
+    order = np.lexsort((rows, cols))
     r, p, d = rows[order], cols[order], data[order]
     new = np.ones(len(r), dtype=bool)
     new[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1])
@@ -313,8 +376,7 @@ def combine(
     """The decision from running sums (``dot`` and ``sq`` are ``rows x blocks``):
     ``sum_b dot_b / sqrt(sq_b) + tactic + length + intercept``."""
     parts = np.zeros_like(dot)
-    nz = sq > 0
-    parts[nz] = dot[nz] / np.sqrt(sq[nz])
+    np.divide(dot, np.sqrt(np.maximum(sq, 0.0)), out=parts, where=sq > 0)
     text = parts[:, 0].copy()
     for b in range(1, parts.shape[1]):
         text += parts[:, b]
@@ -337,6 +399,33 @@ def _sublinear_whole(counts: FloatArray) -> FloatArray:
     if len(large):
         out[large] = sublinear(counts[large])
     return np.asarray(out, dtype=np.float64)
+
+
+def _sublinear_changes(
+    counts: IntArray, group_first: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`sublinear` of the running count after and before each entry, and of the entry's
+    own count, for whole ``counts`` in groups (``group_first`` marks the first entry of each)
+    whose running counts restart at every group.
+
+    Integer running sums (exact) and, while every count is below ``_SMALL_COUNTS``, one table
+    lookup per array (the same values as :func:`sublinear`, computed once); larger counts take
+    :func:`_sublinear_whole`."""
+    if len(counts) == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    csum = np.cumsum(counts)
+    seen = csum - counts  # over all entries before this one
+    first = np.flatnonzero(group_first)
+    before = seen - np.repeat(seen[first], np.diff(np.append(first, len(counts))))
+    after = before + counts
+    if int(after.max()) >= _SMALL_COUNTS:
+        return (
+            _sublinear_whole(after.astype(np.float64)),
+            _sublinear_whole(before.astype(np.float64)),
+            _sublinear_whole(counts.astype(np.float64)),
+        )
+    table = _SUBLINEAR_TABLE
+    return table[after], table[before], table[counts]
 
 
 def _segment_cumsum(values: FloatArray, conv_start: IntArray) -> FloatArray:
@@ -377,14 +466,15 @@ def score_units(batch: UnitBatch, linear: LinearRisk) -> UnitScores:
     if len(r) > 1:
         c = conv_of_unit[r]
         key_change[1:] = (p[1:] != p[:-1]) | (c[1:] != c[:-1])
-    csum = np.cumsum(d)
-    group_start = np.maximum.accumulate(np.where(key_change, np.arange(len(r)), 0))
-    before_group = np.where(group_start > 0, csum[group_start - 1], 0.0)
-    before = csum - d - before_group
-    after = before + d
-    if np.array_equal(np.floor(d), d):  # whole counts (hashed counts always are)
-        g_new, g_old, g_own = _sublinear_whole(after), _sublinear_whole(before), _sublinear_whole(d)
+    whole = d.astype(np.int64)
+    if np.array_equal(whole, d):  # whole counts (hashed counts always are): integer arithmetic
+        g_new, g_old, g_own = _sublinear_changes(whole, key_change)
     else:
+        csum = np.cumsum(d)
+        group_start = np.maximum.accumulate(np.where(key_change, np.arange(len(r)), 0))
+        before_group = np.where(group_start > 0, csum[group_start - 1], 0.0)
+        before = csum - d - before_group
+        after = before + d
         g_new, g_old, g_own = sublinear(after), sublinear(before), sublinear(d)
     tw = linear.text_weight[p]
     idf2 = linear.idf_squared[p]
@@ -401,7 +491,12 @@ def score_units(batch: UnitBatch, linear: LinearRisk) -> UnitScores:
     d_dot = per_unit(tw * (g_new - g_old))
     d_sq = per_unit(idf2 * (g_new**2 - g_old**2))
     tc = batch.tactic_counts
-    own_tac = tactic_deltas(linear, tc, np.zeros_like(tc))
+    # Only units with findings change a tactic term (most have none): the logarithms are
+    # computed for those rows alone, the others are 0.0, as in the monitor.
+    found = np.flatnonzero(tc.any(axis=1)) if tc.shape[1] else np.zeros(0, dtype=np.int64)
+    tc_found = tc[found]
+    own_tac = np.zeros(n)
+    own_tac[found] = tactic_deltas(linear, tc_found, np.zeros_like(tc_found))
     own = combine(linear, own_dot, own_sq, own_tac, batch.tokens)
     # Tactic and token counts are whole numbers: a global running sum minus the sum before the
     # conversation is exact.
@@ -411,7 +506,8 @@ def score_units(batch: UnitBatch, linear: LinearRisk) -> UnitScores:
     base = np.concatenate([np.zeros((1, n_tac + 1)), csum_whole])[conv_start[:-1]]
     running_whole = csum_whole - np.repeat(base, sizes, axis=0)
     cum_tc, cum_tokens = running_whole[:, :n_tac], running_whole[:, n_tac]
-    d_tac = tactic_deltas(linear, tc, cum_tc - tc)
+    d_tac = np.zeros(n)
+    d_tac[found] = tactic_deltas(linear, tc_found, cum_tc[found] - tc_found)
     running = _segment_cumsum(
         np.concatenate([d_dot, d_sq, d_tac[:, np.newaxis]], axis=1), conv_start
     )

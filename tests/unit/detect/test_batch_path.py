@@ -3,6 +3,8 @@ assessments against the streaming monitor on conversations that exercise every b
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,9 +12,13 @@ from hypothesis import strategies as st
 
 from groomwatch.conversation import Conversation, Message, Participant, Role
 from groomwatch.detect import AlertPolicy, Detector
-from groomwatch.detect.detector import _first_alerts
+from groomwatch.detect.attribution import Tally, add_to_tally, choose_suspect, is_grooming_message
+from groomwatch.detect.detector import _attribute, _first_alerts, _sigmoids
+from groomwatch.detect.fasthash import _ascii_not_space, _ascii_word, _rows_of
+from groomwatch.detect.fusion import sigmoid
 from groomwatch.detect.policy import persistence_step
-from groomwatch.detect.scoring import group_entries, read_units, score_units
+from groomwatch.detect.scoring import _token_counts, group_entries, read_units, score_units
+from groomwatch.detect.tactics.base import Finding
 from groomwatch.detect.units import count_tokens
 
 
@@ -67,8 +73,9 @@ def test_group_entries_sums_and_orders(sizes: list[int], data: st.DataObject) ->
     for a, b, c in zip(rows.tolist(), cols.tolist(), counts.tolist(), strict=True):
         expected[(a, b)] = expected.get((a, b), 0.0) + c
     assert dict(zip(zip(r.tolist(), p.tolist(), strict=True), d.tolist(), strict=True)) == expected
-    conv = np.searchsorted(starts, r, side="right") - 1
-    order = list(zip(conv.tolist(), p.tolist(), r.tolist(), strict=True))
+    # column, then unit: a conversation's units being consecutive, the entries of one column of
+    # one conversation are consecutive and in unit order
+    order = list(zip(p.tolist(), r.tolist(), strict=True))
     assert order == sorted(order)
 
 
@@ -99,7 +106,8 @@ def test_read_units_fast_path_equals_the_matrix_path(detector: Detector) -> None
 def _varied() -> list[Conversation]:
     """Synthetic conversations covering the branches: no messages, one message, no authors,
     declared roles, non-ASCII text, a long text split into units, tactics spread over two
-    authors, repeated words (counts above one)."""
+    authors, repeated words (counts above one, and above the sublinear table's 1024: a
+    conversation that says "ha" 1,100 times)."""
     long_text = " ".join(["we talked about school and games and the weekend"] * 8)
     lines = [
         ("hi there how was school", "kid"),
@@ -120,6 +128,13 @@ def _varied() -> list[Conversation]:
             id="roles",
             messages=tuple(Message(text=t, author=a) for t, a in lines),
             participants=(Participant("adult1", Role.ADULT), Participant("kid", Role.CHILD)),
+        ),
+        Conversation(
+            id="laughing",
+            messages=(
+                *(Message(text="ha " * 110, author="a" if i % 2 else "b") for i in range(10)),
+                Message(text="ha ha", author="a"),
+            ),
         ),
         Conversation(
             id="unicode",
@@ -152,3 +167,86 @@ def test_batch_equals_the_monitor_on_varied_conversations(
         if conv.messages:
             assert mon.components == pytest.approx(a.components, abs=1e-12)
             assert (mon.risk >= (policy or detector.default_policy).threshold) == a.flagged
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.floats(-40.0, 40.0),
+            st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 709.0, -745.0]),
+        ),
+        max_size=40,
+    )
+)
+def test_sigmoids_equal_the_scalar_sigmoid_bit_for_bit(values: list[float]) -> None:
+    got = _sigmoids(np.array(values, dtype=np.float64)).tolist()
+    assert [struct.pack("<d", v) for v in got] == [struct.pack("<d", sigmoid(v)) for v in values]
+
+
+def _reference_attribution(
+    messages: list[Message], msg_risk: list[float], findings: tuple[Finding, ...]
+) -> tuple[str | None, tuple[int, ...]]:
+    """The monitor's tally, message by message (what the batch path did before)."""
+    by_msg: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_msg.setdefault(f.message, []).append(f)
+    tally: dict[str, Tally] = {}
+    for i, msg in enumerate(messages):
+        if msg.author is not None:
+            add_to_tally(tally, msg.author, msg_risk[i], by_msg.get(i, ()))
+    suspect = choose_suspect(tally)
+    grooming = tuple(
+        i
+        for i, msg in enumerate(messages)
+        if (suspect is None or msg.author == suspect)
+        and is_grooming_message(msg_risk[i], by_msg.get(i, ()))
+    )
+    return suspect, grooming
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_attribution_equals_the_tally_message_by_message(data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 12))
+    authors = data.draw(st.lists(st.sampled_from([None, "a", "b", "c"]), min_size=n, max_size=n))
+    risks = data.draw(
+        st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.50001, 0.7, 0.9, 1.0]), min_size=n, max_size=n)
+    )
+    findings: list[Finding] = []
+    for i in range(n):
+        for tactic in data.draw(
+            st.lists(st.sampled_from(["secrecy", "meeting", "victim_age_signal"]), max_size=2)
+        ):
+            score = data.draw(st.sampled_from([0.3, 0.5, 0.9]))
+            findings.append(Finding(tactic, i, score, "x", author=authors[i]))
+    messages = [Message(text="x", author=a) for a in authors]
+    expected = _reference_attribution(messages, risks, tuple(findings))
+    assert _attribute(messages, risks, tuple(findings)) == expected
+
+
+def test_byte_classes_and_rows_equal_the_table_and_search() -> None:
+    every = np.arange(256, dtype=np.uint8)
+    word = np.array([chr(b).isalnum() or chr(b) == "_" for b in range(128)] + [False] * 128)
+    assert np.array_equal(_ascii_word(every)[:128], word[:128])
+    space = np.array([chr(b).isspace() for b in range(128)])
+    assert np.array_equal(_ascii_not_space(every)[:128], ~space)
+    text_starts = np.array([0, 3, 4, 9, 10], dtype=np.int64)
+    positions = np.arange(12, dtype=np.int64)
+    expected = np.searchsorted(text_starts, positions, side="right") - 1
+    assert np.array_equal(_rows_of(positions, text_starts, 12), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="ab \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f_'", max_size=12) | st.text(max_size=8),
+        min_size=0,
+        max_size=120,
+    )
+)
+def test_token_counts_equal_split(texts: list[str]) -> None:
+    assert _token_counts(texts) == [len(t.split()) for t in texts]
+    padded = [*texts, *(["x y"] * 64)]  # over the size from which numpy counts
+    assert _token_counts(padded) == [len(t.split()) for t in padded]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from groomwatch.cli import main
 from groomwatch.conversation import Conversation, Message
-from groomwatch.detect import AlertPolicy, Detector
+from groomwatch.detect import AlertPolicy, Detector, parallel
 from groomwatch.detect.parallel import assess_parallel
 from groomwatch.errors import InputError
 
@@ -39,6 +42,40 @@ def test_parallel_equals_one_process(detector: Detector, synthetic: list[Convers
     assert got == expected
     assert any(a.findings for a in got)
     assert any(a.first_alert is not None for a in got)
+
+
+@pytest.mark.parametrize("kind", ["tuple", "iterator"])
+def test_inherited_and_packed_inputs_give_the_same(
+    detector: Detector,
+    synthetic: list[Conversation],
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A list or tuple is read by the forked workers by index; any other iterable is packed
+    and sent: both give the single process's assessments (the list is tested above)."""
+    convs = _many(synthetic)
+    expected = list(detector.assess_many(convs))
+    given = tuple(convs) if kind == "tuple" else iter(convs)
+    used: list[int] = []
+    ranges = parallel._ranges
+
+    def counted(convs: Sequence[Conversation], size: int) -> Iterator[tuple[int, int]]:
+        used.append(size)
+        return ranges(convs, size)
+
+    monkeypatch.setattr(parallel, "_ranges", counted)
+    assert list(assess_parallel(given, workers=2, chunk_messages=11)) == expected
+    assert not parallel._INHERITED  # the parent holds no reference once the workers run
+    forked = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    assert used == ([11] if kind == "tuple" and forked else [])
+
+
+def test_ranges_cover_the_input_in_chunks() -> None:
+    convs = [Conversation(id=str(i), messages=(Message(text="x"),) * (i % 4)) for i in range(10)]
+    ranges = list(parallel._ranges(convs, 3))
+    assert [i for s, e in ranges for i in range(s, e)] == list(range(10))
+    assert all(sum(len(convs[i].messages) for i in range(s, e)) >= 3 for s, e in ranges[:-1])
+    assert list(parallel._ranges([], 3)) == []
 
 
 def test_one_worker_runs_in_process(detector: Detector, synthetic: list[Conversation]) -> None:

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+if TYPE_CHECKING:
+    from groomwatch.detect.tactics.batch import BatchMatcher
 
 __all__ = ["Cue", "Finding", "PreparedText", "Tactic", "TacticRegistry", "prepare"]
 
@@ -295,6 +298,7 @@ class TacticRegistry:
         # Words that decide which cues may match: anchors and ``also`` words.
         self._vocab: frozenset[str] = frozenset()
         self._viable: dict[frozenset[str], tuple[int, ...]] = {}
+        self._batch: BatchMatcher | None = None
 
     def add(self, tactic: Tactic) -> Tactic:
         name = getattr(tactic, "name", None)
@@ -308,6 +312,7 @@ class TacticRegistry:
         self._tactics[name] = tactic
         self._index = None
         self._viable = {}
+        self._batch = None
         return tactic
 
     def get(self, name: str) -> Tactic:
@@ -357,6 +362,7 @@ class TacticRegistry:
         self._vocab = self._anchor_words | also
         self._viable = {}
         self._index = {w: tuple(ix) for w, ix in index.items()}
+        self._batch = None
         return self._index
 
     def _viable_cues(self, words: frozenset[str]) -> tuple[int, ...]:
@@ -403,6 +409,20 @@ class TacticRegistry:
             PreparedText(text, stripped, frozenset(words), lower), viable, index, author
         )
 
+    def find_many(
+        self, texts: Sequence[str], indexes: Sequence[int], authors: Sequence[str | None]
+    ) -> dict[int, list[Finding]]:
+        """``{position: findings}`` for the positions of ``texts`` that have findings: the same
+        as :meth:`find` of ``(texts[p], indexes[p], authors[p])`` for every position ``p``, with
+        the words of the whole batch read at once (see :mod:`groomwatch.detect.tactics.batch`)."""
+        if self._index is None or self._batch is None:
+            # (imported here: the batch module imports this one)
+            from groomwatch.detect.tactics.batch import BatchMatcher
+
+            index = self._index if self._index is not None else self._build_index()
+            self._batch = BatchMatcher(self, index, self._flat, self._always)
+        return self._batch.find_many(texts, indexes, authors)
+
     def find_prepared(
         self, text: PreparedText, index: int, author: str | None = None
     ) -> list[Finding]:
@@ -416,9 +436,16 @@ class TacticRegistry:
         return self._run(text, viable, index, author)
 
     def _run(
-        self, text: PreparedText, viable: tuple[int, ...], index: int, author: str | None
+        self,
+        text: PreparedText,
+        viable: tuple[int, ...],
+        index: int,
+        author: str | None,
+        matched: Mapping[int, re.Match[str]] | None = None,
     ) -> list[Finding]:
-        """Try the ``viable`` cues (global numbers, in order) and emit each tactic's finding."""
+        """Try the ``viable`` cues (global numbers, in order) and emit each tactic's finding.
+        ``matched``, when given, holds the matches of the viable cues' patterns in ``text.lower``
+        (by cue number; a cue not in it did not match), already searched for in a batch."""
         flat = self._flat
         tactics = self._list
         lower = text.lower
@@ -439,7 +466,7 @@ class TacticRegistry:
             if cue is None:
                 extra = True
                 continue
-            m = cue.pattern.search(lower)
+            m = cue.pattern.search(lower) if matched is None else matched.get(g)
             if m is not None:
                 miss *= 1.0 - cue.weight
                 if best is None or cue.weight > best.weight:
