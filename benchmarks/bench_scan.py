@@ -13,7 +13,15 @@ Target (issue 3): >= 100,000 messages/s on a 2-core machine, tactic findings inc
   as a command (reading, scoring, writing JSON lines), with 1 and with all workers;
 - the load average before each figure (other work on the machine slows every figure).
 
-Usage: ``python benchmarks/bench_scan.py [--messages N] [--workers N] [--cli]``.
+With ``--jsonl`` only the command is timed, end to end as a user runs it on an archive:
+``groomwatch scan FILE --workers N --output OUT`` on the generated conversations written as a
+canonical JSONL file (the workers read the file in ranges: ``groomwatch.detect.parallel.
+scan_jsonl``), start-up included, with the CPU time of all its processes and the load average
+before and after; the start-up alone (the same command on a file of one conversation) is
+printed first. ``--keep FILE`` keeps the scan's output there (to compare two versions).
+
+Usage: ``python benchmarks/bench_scan.py [--messages N] [--workers N] [--cli | --jsonl]
+[--keep FILE]``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,11 +100,18 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cli", action="store_true", help="also time the groomwatch command")
+    parser.add_argument(
+        "--jsonl", action="store_true", help="only time groomwatch scan of a JSONL file"
+    )
+    parser.add_argument("--keep", type=Path, help="with --jsonl: keep the scan's output here")
     args = parser.parse_args()
-    det = Detector.load()
     convs = conversations(args.messages)
     n_msgs = sum(len(c) for c in convs)
     print(f"scan: {n_msgs} messages in {len(convs)} conversations, {os.cpu_count()} cores")
+    if args.jsonl:
+        jsonl(convs, n_msgs, args.workers, args.keep)
+        return
+    det = Detector.load()
     list(det.assess_many(convs[:200]))  # warm up
 
     before = load()
@@ -162,13 +178,18 @@ def main() -> None:
         cli(convs, n_msgs, args.workers)
 
 
+def write_file(convs: list[Conversation], path: Path) -> None:
+    """The conversations as canonical JSONL, one a line."""
+    with path.open("w", encoding="utf-8") as fh:
+        for conv in convs:
+            fh.write(json.dumps(conv.to_dict(), ensure_ascii=False) + "\n")
+
+
 def cli(convs: list[Conversation], n_msgs: int, workers: int) -> None:
     """``groomwatch scan`` as a command on a JSONL file of the conversations."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "chats.jsonl"
-        with src.open("w", encoding="utf-8") as fh:
-            for conv in convs:
-                fh.write(json.dumps(conv.to_dict(), ensure_ascii=False) + "\n")
+        write_file(convs, src)
         size = src.stat().st_size / 1e6
         outputs = []
         for n in sorted({1, workers}):
@@ -185,6 +206,41 @@ def cli(convs: list[Conversation], n_msgs: int, workers: int) -> None:
             outputs.append(out.read_bytes())
         if len(set(outputs)) != 1:
             raise SystemExit("groomwatch scan wrote different output with more workers")
+
+
+def jsonl(convs: list[Conversation], n_msgs: int, workers: int, keep: Path | None) -> None:
+    """``groomwatch scan FILE --workers N --output OUT`` end to end on a JSONL file of the
+    conversations, after the same command on a file of one conversation (start-up alone)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, one, out = Path(tmp) / "chats.jsonl", Path(tmp) / "one.jsonl", Path(tmp) / "out.jsonl"
+        write_file(convs, src)
+        write_file(convs[:1], one)
+        size = src.stat().st_size / 1e6
+
+        def scan(path: Path) -> tuple[float, float, str, str]:
+            command = [sys.executable, "-c", CLI, "scan", str(path), "--workers", str(workers)]
+            before = load()
+            cpu = cpu_seconds()
+            start = time.perf_counter()
+            subprocess.run([*command, "--output", str(out)], check=True, capture_output=True)
+            took = time.perf_counter() - start
+            return took, cpu_seconds() - cpu, before, load()
+
+        start_took, start_cpu, before, after = scan(one)
+        print(
+            f"scan: groomwatch scan of one conversation, {workers} workers (start-up alone): "
+            f"{start_took:.2f} s, {start_cpu:.2f} s CPU (load before: {before}; after: {after})"
+        )
+        took, cpu, before, after = scan(src)
+        print(
+            f"scan: groomwatch scan of {size:.0f} MB JSONL, {workers} workers, end to end: "
+            f"{n_msgs / took:,.0f} messages/s ({took:.2f} s, start-up included; target >= "
+            f"100,000); {(cpu - start_cpu) / n_msgs * 1e6:.1f} us CPU per message in all "
+            f"processes beyond the start-up's"
+        )
+        print(f"scan: load before: {before}; after: {after}")
+        if keep is not None:
+            shutil.copyfile(out, keep)
 
 
 if __name__ == "__main__":
