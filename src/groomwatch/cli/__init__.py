@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import click
+import typer
 from rich.console import Console
 
 from groomwatch.cli.app import app
@@ -26,6 +27,14 @@ __all__ = ["app", "main"]
 
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+# Newer typer releases carry their own copy of click, whose exceptions are not click's: catch
+# both (the copy found through a public typer name), so a bad option value is a usage error (2).
+_CLICKS = {click.exceptions, sys.modules[typer.BadParameter.__module__]}
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_CLICK_ERROR = tuple(m.ClickException for m in _CLICKS)
+_USAGE_ERROR = tuple(m.UsageError for m in _CLICKS)
+_EXIT = (click.exceptions.Exit, typer.Exit)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``groomwatch`` console script."""
@@ -37,13 +46,13 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         _err.print(f"groomwatch: error: {exc}", markup=False)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except _ABORT:
         _err.print("groomwatch: aborted", markup=False)
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
+    except _CLICK_ERROR as exc:
         exc.show()
-        sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
-    except click.exceptions.Exit as exc:
+        sys.exit(2 if isinstance(exc, _USAGE_ERROR) else exc.exit_code)
+    except _EXIT as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

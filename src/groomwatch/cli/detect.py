@@ -33,6 +33,8 @@ from groomwatch.errors import InputError, ModelError
 if TYPE_CHECKING:
     from groomwatch.conversation import Conversation
     from groomwatch.detect import AlertPolicy, Assessment, Detector
+    from groomwatch.detect.parallel import ScannedRange
+    from groomwatch.formats import ReadOptions
 
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -153,59 +155,53 @@ def scan(
         text_column, label_column, conversation_column, author_column, time_column, delimiter
     )
     read_report = ReadReport()
-    convs = read_conversations(
-        input, format, skip_invalid=skip_invalid, options=options, report=read_report
-    )
-    kept: list[tuple[Conversation, Assessment]] = []
-    held: deque[Conversation] = deque()
-
-    def remember(items: Iterator[Conversation]) -> Iterator[Conversation]:
-        for c in items:
-            held.append(c)
-            yield c
-
-    if engine == "dask":
-        try:
-            from groomwatch.scale import scan_with_dask
-        except ImportError:
-            raise InputError(
-                "--engine dask needs the scale extra: pip install 'groomwatch[scale]'"
-            ) from None
-        results: Iterator[Assessment] = scan_with_dask(
-            remember(convs),
-            model_path=model,
-            cues_path=cues,
-            policy=policy,
-            scheduler=scheduler,
-        )
-    else:
-        from groomwatch.detect.parallel import LARGE_INPUT_BYTES, assess_parallel, default_workers
+    parts: Iterator[ScannedRange]
+    if engine == "local":
+        from groomwatch.detect.parallel import LARGE_INPUT_BYTES, default_workers
 
         if workers is None:
             workers = default_workers() if _input_bytes(input) >= LARGE_INPUT_BYTES else 1
-        if workers > 1:
-            results = assess_parallel(
-                remember(convs), model_path=model, cues_path=cues, policy=policy, workers=workers
-            )
-        else:
-            results = detector.assess_many(remember(convs), policy)
+    several = engine == "local" and workers is not None and workers > 1
+    if several and _splittable(input, format, options):
+        from groomwatch.detect.parallel import scan_jsonl
+
+        # The workers read, parse and validate the file themselves, a range of lines each.
+        parts = scan_jsonl(
+            input,
+            model_path=model,
+            cues_path=cues,
+            policy=policy,
+            workers=workers,
+            skip_invalid=skip_invalid,
+            options=options,
+            keep_conversations=report is not None,
+        )
+    else:
+        convs = read_conversations(
+            input, format, skip_invalid=skip_invalid, options=options, report=read_report
+        )
+        parts = _one_by_one(
+            _assess(convs, engine, workers, detector, policy, model, cues, scheduler),
+            keep=report is not None,
+        )
     console = _err if output == "-" else _out
     n = n_flagged = n_warned = n_messages = 0
     top: list[tuple[float, Assessment]] = []
+    kept: list[tuple[Conversation, Assessment]] = []
     with _output(output) as fh, _progress(_err, "conversations") as progress:
         task = progress.add_task("scanning", total=None)
-        for a in results:
-            conv = held.popleft()
-            fh.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
-            n += 1
-            n_messages += len(conv.messages)
-            if a.flagged or a.first_alert is not None:
+        for part in parts:
+            fh.write(part.records)
+            n += part.conversations
+            n_messages += part.messages
+            for a in part.alerts:
                 n_flagged += int(a.flagged)
                 n_warned += int(a.first_alert is not None)
                 top.append((a.risk, a))
-                if report is not None:
-                    kept.append((conv, a))
-            progress.update(task, advance=1)
+            if report is not None:
+                kept.extend(zip(part.alert_conversations, part.alerts, strict=True))
+            read_report.skipped.extend(part.skipped)
+            progress.update(task, advance=part.conversations)
         fh.flush()
     for skipped in read_report.skipped:
         _err.print(f"skipped: {skipped.path}, line {skipped.line}: {skipped.reason}", markup=False)
@@ -226,6 +222,89 @@ def scan(
             encoding="utf-8",
         )
         console.print(f"report: {report}", markup=False)
+
+
+def _assess(
+    convs: Iterator[Conversation],
+    engine: str,
+    workers: int | None,
+    detector: Detector,
+    policy: AlertPolicy,
+    model: Path | None,
+    cues: Path | None,
+    scheduler: str | None,
+) -> Iterator[tuple[Conversation, Assessment]]:
+    """Each conversation read with its assessment, by the engine asked for."""
+    held: deque[Conversation] = deque()
+
+    def remember(items: Iterator[Conversation]) -> Iterator[Conversation]:
+        for c in items:
+            held.append(c)
+            yield c
+
+    results: Iterator[Assessment]
+    if engine == "dask":
+        try:
+            from groomwatch.scale import scan_with_dask
+        except ImportError:
+            raise InputError(
+                "--engine dask needs the scale extra: pip install 'groomwatch[scale]'"
+            ) from None
+        results = scan_with_dask(
+            remember(convs),
+            model_path=model,
+            cues_path=cues,
+            policy=policy,
+            scheduler=scheduler,
+        )
+    elif workers is not None and workers > 1:
+        from groomwatch.detect.parallel import assess_parallel
+
+        results = assess_parallel(
+            remember(convs), model_path=model, cues_path=cues, policy=policy, workers=workers
+        )
+    else:
+        results = detector.assess_many(remember(convs), policy)
+    return ((held.popleft(), a) for a in results)
+
+
+def _one_by_one(
+    pairs: Iterator[tuple[Conversation, Assessment]], *, keep: bool
+) -> Iterator[ScannedRange]:
+    """Assessments as the parts the scan writes, one conversation each."""
+    from groomwatch.detect.parallel import ScannedRange, scan_line
+
+    for conv, a in pairs:
+        alert = a.flagged or a.first_alert is not None
+        yield ScannedRange(
+            records=scan_line(a),
+            conversations=1,
+            messages=len(conv.messages),
+            alerts=(a,) if alert else (),
+            alert_conversations=(conv,) if alert and keep else (),
+        )
+
+
+def _splittable(path: Path, format: str, options: ReadOptions) -> bool:
+    """Whether ``path`` is one canonical JSONL file that the scan's workers may read in ranges
+    (:func:`groomwatch.detect.parallel.scan_jsonl`): a file, not a ZIP archive, in the format
+    asked for or detected as JSONL, in a byte encoding. Anything else is read here."""
+    from groomwatch.errors import FormatError
+    from groomwatch.formats import detect_format
+    from groomwatch.formats.archive import is_zip
+    from groomwatch.formats.base import Source
+    from groomwatch.formats.jsonl import splittable
+
+    if format not in ("auto", "jsonl") or not path.is_file():
+        return False
+    try:
+        if is_zip(Source(path=path).head()):
+            return False
+        if format == "auto" and detect_format(path) != "jsonl":
+            return False
+    except FormatError:
+        return False  # the reader says why
+    return splittable(path, options)
 
 
 def _input_bytes(path: Path) -> int:
@@ -340,6 +419,15 @@ def train(
             min=0,
         ),
     ] = None,
+    everyday_weight: Annotated[
+        float,
+        typer.Option(
+            "--everyday-weight",
+            help="sample weight of each generated ordinary chat relative to a given "
+            "conversation (1: as much)",
+            min=0.0,
+        ),
+    ] = 1.0,
     cues: CuesOption = None,
     skip_invalid: SkipOption = False,
     text_column: TextColumnOption = None,
@@ -364,7 +452,7 @@ def train(
     )
     convs = list(read_conversations(data, format, skip_invalid=skip_invalid, options=options))
     registry = tactic_registry(cues)
-    config = TrainConfig(folds=folds, seed=seed, C=c)
+    config = TrainConfig(folds=folds, seed=seed, C=c, everyday_weight=everyday_weight)
     if everyday is not None:
         config = dataclasses.replace(config, everyday_negatives=everyday)
     with _progress(_err, "") as progress:

@@ -125,6 +125,9 @@ class TrainConfig:
     """Generated ordinary chats (:mod:`groomwatch.detect.everyday`) added to the training side
     of every fold and to the final fit as negatives; never evaluated on (the cross-validated
     figures are those of the given conversations alone)."""
+    everyday_weight: float = 1.0
+    """Sample weight of each generated ordinary chat relative to a given conversation (after
+    ``conversation_weight``): below 1 they steer the fit less."""
 
 
 @dataclass
@@ -146,8 +149,10 @@ def _prefix_lengths(n: int, config: TrainConfig) -> list[int]:
 class _Design:
     """Prefix rows of all conversations, over all hashed columns."""
 
-    def __init__(self, batch: UnitBatch, config: TrainConfig) -> None:
+    def __init__(self, batch: UnitBatch, config: TrainConfig, n_given: int | None = None) -> None:
         starts = batch.conv_start
+        self.n_given = len(starts) - 1 if n_given is None else n_given
+        """Conversations given to train on; those after them are generated ordinary chats."""
         rows: list[int] = []
         cols: list[int] = []
         self.prefix_conv: list[int] = []
@@ -221,6 +226,8 @@ def _row_weights(design: _Design, config: TrainConfig) -> FloatArray:
     if config.conversation_weight:
         per_conv = np.bincount(design.prefix_conv_arr, weights=weight)
         weight *= float(np.mean(per_conv)) / per_conv[design.prefix_conv_arr]
+    if config.everyday_weight != 1.0:
+        weight[design.prefix_conv_arr >= design.n_given] *= config.everyday_weight
     return weight
 
 
@@ -584,7 +591,7 @@ def _cross_validate(
     hasher = TextHasher(config.hashing)
     everyday = everyday_conversations(config.everyday_negatives, config.seed)
     batch = read_units([*convs, *everyday], registry, hasher, registry.names)
-    design = _Design(batch, config)
+    design = _Design(batch, config, n_given=len(convs))
     extra = np.arange(len(convs), len(convs) + len(everyday), dtype=np.int64)
     decisions, fold_of = _oof_decisions(design, batch, labels, config, say, extra)
     say("calibration and policy", config.folds / (config.folds + 1))
@@ -643,6 +650,7 @@ def _cross_validate(
             "pattern_min_tactics": config.pattern_min_tactics,
             "anonymous_patterns": config.anonymous_patterns,
             "everyday_negatives": config.everyday_negatives,
+            "everyday_weight": config.everyday_weight,
         },
     }
     model = RiskModel(

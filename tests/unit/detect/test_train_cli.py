@@ -67,6 +67,20 @@ def test_train_writes_model_and_card(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert det.model.tactic_names  # trained with the tactics
 
 
+def test_train_records_the_weight_of_generated_chats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _csv(tmp_path / "d.csv", [(t, 1) for t in RISKY] + [(t, 0) for t in ORDINARY])
+    out = tmp_path / "model"
+    args = ["train", "--data", str(data), "--output", str(out), "--folds", "3"]
+    assert run([*args, "--everyday-negatives", "20", "--everyday-weight", "0.25"]) == 0
+    config = json.loads((out / "model.json").read_text())["info"]["config"]
+    assert (config["everyday_negatives"], config["everyday_weight"]) == (20, 0.25)
+    capsys.readouterr()
+    assert run([*args, "--everyday-weight", "-1"]) == 2  # a usage error, naming the option
+    assert "--everyday-weight" in capsys.readouterr().err
+
+
 def test_train_refuses_unlabelled_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "d.jsonl"
     data.write_text('{"id": "a", "messages": ["hi"]}\n')

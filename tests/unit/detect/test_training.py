@@ -142,6 +142,19 @@ def test_early_weight_favours_short_prefixes() -> None:
     assert np.all(np.diff(w[rows]) < 0)  # within a conversation, later prefixes weigh less
 
 
+def test_everyday_weight_scales_only_the_generated_chats() -> None:
+    config = TrainConfig(everyday_weight=0.25)
+    batch, _ = _toy_design(config)
+    n = len(batch.conv_start) - 1
+    design = _Design(batch, config, n_given=n - 1)  # the last conversation counts as generated
+    full = _row_weights(design, TrainConfig())
+    w = _row_weights(design, config)
+    generated = design.prefix_conv_arr == n - 1
+    assert generated.any()
+    assert np.allclose(w[generated], 0.25 * full[generated])
+    assert np.allclose(w[~generated], full[~generated])
+
+
 def test_max_df_drops_columns_found_in_most_conversations() -> None:
     config = TrainConfig(min_df=1, hashing=({"analyzer": "word_1_2", "n_features": 2**18},))
     batch, design = _toy_design(config)
