@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ def postgres_cpu_seconds() -> float | None:
 
 
 @contextmanager
-def throwaway_postgres() -> Iterator[str]:
+def throwaway_postgres(settings: Sequence[str] = ()) -> Iterator[str]:
     """A PostgreSQL cluster in a temporary folder on loopback (Debian's packages)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
@@ -128,7 +128,8 @@ def throwaway_postgres() -> Iterator[str]:
             "-l",
             str(workdir / "log"),
             "-o",
-            f"-h 127.0.0.1 -p {port} -k {workdir} -c max_connections=200",
+            f"-h 127.0.0.1 -p {port} -k {workdir} -c max_connections=200"
+            + "".join(f" -c {setting}" for setting in settings),
             "start",
         ],
         check=True,
@@ -491,13 +492,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--postgres", action="store_true", help="start a throw-away cluster")
+    parser.add_argument(
+        "--pg-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the throw-away cluster (repeatable), e.g. wal_init_zero=off",
+    )
     parser.add_argument("--log-level", default="INFO", help="the server's (INFO: access log on)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="groomwatch-bench-api-"))
     try:
         if args.postgres:
-            with throwaway_postgres() as url:
+            with throwaway_postgres(args.pg_setting) as url:
                 figures = run(args, url, workdir)
         else:
             url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
