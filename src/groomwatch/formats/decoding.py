@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 import charset_normalizer
@@ -113,19 +113,38 @@ def iter_lines(
         return
     if encoding == "utf-8-sig":
         first = first[3:]
+    yield from split_lines(stream.readline, ctx, first=first, fix_mojibake=fix_mojibake)
+
+
+def split_lines(
+    read: Callable[[int], bytes],
+    ctx: ReadContext,
+    *,
+    first: bytes | None = None,
+    fix_mojibake: bool = True,
+    counted: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of the lines that ``read(n)`` gives (at most ``n`` bytes of the
+    current line, like ``readline(n)``; ``b""`` at the end), ``first`` (already read) first; the
+    line reading of :func:`iter_lines`. A line longer than ``ctx.options.max_record_bytes`` is
+    reported through ``ctx.fail`` and passed over without being held in memory. ``counted(n)``
+    is told the number of every line read, good or not."""
+    limit = ctx.options.max_record_bytes
     number = 0
-    chunk: bytes | None = first
+    chunk = first
     while True:
-        raw = chunk if chunk is not None else stream.readline(limit + 1)
+        raw = chunk if chunk is not None else read(limit + 1)
         chunk = None
         if not raw:
             return
         number += 1
+        if counted is not None:
+            counted(number)
         if len(raw) > limit and not raw.endswith(b"\n"):
             ctx.fail(f"line is longer than {limit} bytes", line=number)
             rest = raw
             while rest and not rest.endswith(b"\n"):  # skip the rest of the giant line
-                rest = stream.readline(1024 * 1024)
+                rest = read(1024 * 1024)
             continue
         ended = raw.endswith(b"\n")
         if ended:

@@ -19,7 +19,7 @@ from typing import IO, Any, Generic, TextIO, TypeVar
 from groomwatch.conversation import Conversation
 from groomwatch.errors import FormatError, RecordError
 from groomwatch.formats.base import ChatFormat, ReadContext, ReadOptions, Source
-from groomwatch.formats.decoding import bom_encoding, decode_line, iter_lines
+from groomwatch.formats.decoding import bom_encoding, iter_lines, split_lines
 
 _T = TypeVar("_T")
 
@@ -187,33 +187,26 @@ def _range_lines(
     reading of :func:`~groomwatch.formats.decoding.iter_lines` (the same limit on a line, the
     same decoding, a too-long line reported and passed over), kept within the range. Counts the
     lines in ``out.lines`` as it goes."""
-    limit = ctx.options.max_record_bytes
     left = size
-    number = 0
-    while left > 0:
-        raw = stream.readline(min(limit + 1, left))
-        if not raw:
-            return  # the file is shorter than when it was cut
+
+    def read(n: int) -> bytes:
+        nonlocal left
+        if left <= 0:
+            return b""
+        raw = stream.readline(min(n, left))
         left -= len(raw)
-        if at_start and number == 0 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[3:]
-        number += 1
+        return raw
+
+    first = None
+    if at_start:
+        first = read(ctx.options.max_record_bytes + 1)
+        if first.startswith(codecs.BOM_UTF8):
+            first = first[3:]
+
+    def count(number: int) -> None:
         out.lines = number
-        if len(raw) > limit and not raw.endswith(b"\n"):
-            ctx.fail(f"line is longer than {limit} bytes", line=number)
-            rest = raw
-            while left > 0 and rest and not rest.endswith(b"\n"):  # pass over the rest of it
-                rest = stream.readline(min(1024 * 1024, left))
-                left -= len(rest)
-            continue
-        ended = raw.endswith(b"\n")
-        if ended:
-            raw = raw[:-1]
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        yield number, decode_line(raw, fix_mojibake=False)
-        if not ended:
-            return
+
+    return split_lines(read, ctx, first=first, fix_mojibake=False, counted=count)
 
 
 def write_jsonl(conversations: Iterable[Conversation], out: str | Path | TextIO) -> int:
