@@ -113,6 +113,11 @@ def iter_lines(
         return
     if encoding == "utf-8-sig":
         first = first[3:]
+        if len(first) == limit - 2 and not first.endswith(b"\n"):
+            # The BOM took 3 of the limit + 1 bytes read: read them again from the line, so
+            # that a first line over the limit is reported as such and a line at the limit
+            # is whole (not cut, with the reading stopped after it).
+            first += stream.readline(3)
     yield from split_lines(stream.readline, ctx, first=first, fix_mojibake=fix_mojibake)
 
 

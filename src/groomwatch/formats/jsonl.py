@@ -85,8 +85,9 @@ def _json_reason(exc: BaseException) -> str:
 def splittable(path: Path, options: ReadOptions | None = None) -> bool:
     """Whether :func:`read_range` over the :func:`line_ranges` of the file ``path`` reads what
     :func:`read` reads: its lines are bytes ending in ``\\n`` (not UTF-16 or UTF-32, which are
-    decoded as a whole), and after a UTF-8 byte-order mark its first line is not longer than
-    ``max_record_bytes`` less the mark (:func:`read` then reads that line cut short and stops)."""
+    decoded as a whole), and after a UTF-8 byte-order mark its first line and the mark together
+    are not longer than ``max_record_bytes`` (a first line that only fits without the mark is
+    left to :func:`read`, which takes the mark off before it applies the limit)."""
     limit = (options or ReadOptions()).max_record_bytes
     try:
         with path.open("rb") as f:

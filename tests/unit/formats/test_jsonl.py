@@ -114,6 +114,28 @@ def test_giant_line_is_refused_or_skipped() -> None:
     assert [c.id for c in read_bytes(data, filename="x.jsonl")] == ["a", "big", "c"]
 
 
+@pytest.mark.parametrize("extra", [-4, -3, -2, -1, 0, 1, 2, 3, 4])
+def test_first_line_near_the_limit_after_a_bom(extra: int) -> None:
+    """The BOM is not part of the first line: a first line of up to the limit is read whole and
+    the lines after it are read; a longer one is reported as too long, not cut."""
+    from groomwatch.formats import ReadOptions
+
+    limit = 256
+    head = b'{"id": "a", "messages": [{"text": "'
+    tail = b'"}]}'
+    first = head + b"w" * (limit + extra - len(head) - len(tail)) + tail
+    assert len(first) == limit + extra
+    data = b"\xef\xbb\xbf" + first + b'\n{"id": "b"}\n'
+    opts = ReadOptions(max_record_bytes=limit)
+    if extra <= 0:
+        assert [c.id for c in read_bytes(data, filename="x.jsonl", options=opts)] == ["a", "b"]
+    else:
+        with pytest.raises(FormatError, match=f"line 1: line is longer than {limit} bytes"):
+            read_bytes(data, filename="x.jsonl", options=opts)
+        convs = read_bytes(data, filename="x.jsonl", options=opts, skip_invalid=True)
+        assert [c.id for c in convs] == ["b"]
+
+
 # Reading a file in byte ranges (the scan's workers): the same as reading it whole.
 
 GOOD = '{"id": "%s", "messages": [{"author": "sam", "text": "see you at practice"}]}'
