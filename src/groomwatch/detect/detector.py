@@ -363,6 +363,12 @@ class Detector:
             mon.update(m)
         return mon
 
+    def warm_up(self) -> None:
+        """Run one throw-away message through a monitor, so that what the streaming path loads
+        on first use (scikit-learn's hash function, most of a second) is loaded now: a server
+        calls this at start-up rather than in its first request."""
+        self.replay([Message(text="hello, how are you", author="a")])
+
     def describe(self) -> dict[str, Any]:
         """What the API's health and tactics endpoints show about the model."""
         return {

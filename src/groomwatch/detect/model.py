@@ -33,17 +33,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.utils import murmurhash3_32
 
 from groomwatch.detect.fasthash import FastHasher
 from groomwatch.detect.fusion import FusionConfig
 from groomwatch.errors import ModelError
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 FORMAT_VERSION = 1
 TABLE_LIMIT = 2**25
@@ -113,10 +114,21 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+def _murmurhash3_32(feature: str, seed: int) -> int:
+    """scikit-learn's ``murmurhash3_32``, imported at the first call: importing scikit-learn
+    takes most of a second, and a batch scan, which hashes with :mod:`~groomwatch.detect.
+    fasthash`, does not need it at all."""
+    global _murmurhash3_32
+    from sklearn.utils import murmurhash3_32
+
+    _murmurhash3_32 = murmurhash3_32
+    return int(murmurhash3_32(feature, seed))
+
+
 def _hashed_index(feature: str, n_features: int) -> int:
     """``FeatureHasher``'s column of one feature: ``abs(h) % n`` of its signed MurmurHash3 (seed
     0), with ``abs(-2**31)`` taken as ``2**31``."""
-    h = int(murmurhash3_32(feature, 0))
+    h = int(_murmurhash3_32(feature, 0))
     if h == -2147483648:
         return (2147483647 - (n_features - 1)) % n_features
     return abs(h) % n_features
@@ -210,14 +222,29 @@ class TextHasher:
 
     def __init__(self, config: Sequence[Mapping[str, Any]] = DEFAULT_HASHING) -> None:
         self.config = tuple(dict(c) for c in config)
-        self._vectorizers: list[HashingVectorizer] = []
+        for c in self.config:
+            analyzer = c["analyzer"]
+            if analyzer not in ANALYZERS and analyzer not in ("word", "char", "char_wb"):
+                raise ModelError(f"unknown analyzer {analyzer!r} in the model's hashing")
+        self.n_features = sum(int(c["n_features"]) for c in self.config)
+        self._fast = FastHasher(self.config) if FastHasher.supports(self.config) else None
+        self._caches: list[_ColumnCache | None] = [
+            _ColumnCache(c) if _ColumnCache.supports(c) else None for c in self.config
+        ]
+
+    @cached_property
+    def _vectorizers(self) -> list[HashingVectorizer]:
+        """scikit-learn's vectorizers, built (and scikit-learn imported) when first needed: the
+        vectorised batch path and the streaming path of the shipped model's ``word`` and
+        ``char_wb`` entries do without them."""
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        out: list[HashingVectorizer] = []
         for c in self.config:
             analyzer = c["analyzer"]
             if analyzer in ANALYZERS:
                 analyzer = ANALYZERS[analyzer]
-            elif analyzer not in ("word", "char", "char_wb"):
-                raise ModelError(f"unknown analyzer {analyzer!r} in the model's hashing")
-            self._vectorizers.append(
+            out.append(
                 HashingVectorizer(
                     analyzer=analyzer,
                     ngram_range=tuple(c.get("ngram_range", (1, 1))),
@@ -231,15 +258,11 @@ class TextHasher:
                     dtype=np.float64,
                 )
             )
-        self.n_features = sum(int(c["n_features"]) for c in self.config)
-        self._analyzers: list[tuple[Callable[[str], list[str]], int]] = [
-            (v.build_analyzer(), int(c["n_features"]))
-            for v, c in zip(self._vectorizers, self.config, strict=True)
-        ]
-        self._fast = FastHasher(self.config) if FastHasher.supports(self.config) else None
-        self._caches: list[_ColumnCache | None] = [
-            _ColumnCache(c) if _ColumnCache.supports(c) else None for c in self.config
-        ]
+        return out
+
+    @cached_property
+    def _analyzers(self) -> list[Callable[[str], list[str]]]:
+        return [v.build_analyzer() for v in self._vectorizers]
 
     def columns_of(self, text: str) -> dict[int, int]:
         """Hashed column -> count for one text: the same result as :meth:`transform` on
@@ -254,7 +277,8 @@ class TextHasher:
         out: dict[int, int] = {}
         offset = 0
         lower: str | None = None
-        for (analyze, n), cache in zip(self._analyzers, self._caches, strict=True):
+        for i, (c, cache) in enumerate(zip(self.config, self._caches, strict=True)):
+            n = int(c["n_features"])
             if cache is not None:
                 if lower is None:
                     lower = text.lower()  # scikit-learn's preprocessing, for either entry
@@ -263,7 +287,7 @@ class TextHasher:
                     col += offset
                     out[col] = get(col, 0) + 1
             else:
-                for feature in analyze(text):
+                for feature in self._analyzers[i](text):
                     col = offset + _hashed_index(feature, n)
                     out[col] = out.get(col, 0) + 1
             offset += n

@@ -177,6 +177,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     if getattr(app.state, "detector", None) is None:
         app.state.detector = _load_detector(settings)
+    app.state.detector.warm_up()  # not in the first append's time
     platform_steps()  # read the advice files now, not in the first alert's request
     delivery = WebhookDelivery(app.state.session_factory, settings)
     app.state.webhook_delivery = delivery

@@ -13,6 +13,8 @@ from groomwatch.detect import Detector
 from groomwatch.detect.model import DEFAULT_MODEL_DIR, META_FILE, WEIGHTS_FILE, RiskModel
 from groomwatch.errors import ModelError
 
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
 
 def test_shipped_model_is_small_and_round_trips(tmp_path: Path) -> None:
     size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
@@ -120,3 +122,31 @@ def test_tfidf_rows_normalises_each_block_like_sklearn() -> None:
     assert joint == pytest.approx(normalize(tf))
     config = ({"n_features": 4}, {"n_features": 4})
     assert column_blocks(np.array([0, 3, 4, 7]), config).tolist() == [0, 0, 1, 1]
+
+
+def test_scanning_does_not_import_sklearn(tmp_path: Path) -> None:
+    """A batch scan hashes with the vectorised hasher: scikit-learn (most of a second to import)
+    is loaded only by what needs it (training, evaluation, a model of other analyzers)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.jsonl"
+    code = (
+        "import sys\n"
+        "from groomwatch.cli import main\n"
+        "try:\n"
+        f"    main(['scan', {str(EXAMPLES)!r}, '--output', {str(out)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "False"
+    assert len(out.read_text().splitlines()) >= 5
+
+
+def test_warm_up_loads_the_streaming_hash() -> None:
+    from groomwatch.detect import model
+
+    Detector.load().warm_up()
+    assert model._murmurhash3_32.__module__.startswith("sklearn")
