@@ -121,9 +121,14 @@ def _where(source: str, exc: ValidationError) -> str:
     return f"{source}: " + "; ".join(parts)
 
 
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it: the packaged cues load in a fraction of
+the pure-Python loader's time (a fifth of a second of every command's start-up). Same rules."""
+
+
 def _yaml_documents(text: str, source: str) -> list[Any]:
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=_SAFE_LOADER) if d is not None]
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: not valid YAML: {exc}") from None
 
