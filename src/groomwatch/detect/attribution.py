@@ -5,9 +5,10 @@ Each author accumulates evidence from their own messages: first the scores of th
 in them (tactics have a direction: asking for secrecy, a photo or a meeting is what the groomer
 does), minus the findings of ``victim_age_signal`` (the writer says or implies being under 18,
 which points away from them); then, to break ties, how far each message's own risk is above one
-half. The text model alone is a weak guide to *who* is the groomer: it was trained on labels of
-whole conversations, and in them the child's (or decoy's) side is as typical of a grooming chat as
-the groomer's. Nothing here decides anything about a person: it points a human reviewer at the
+half, which points away from its author too (:data:`RISK_POINTS_TO_VICTIM`). The text model
+alone is a weak guide to *who* is the groomer: it was trained on labels of whole conversations,
+and in them the child's (or decoy's) side is as typical of a grooming chat as the groomer's, or
+more. Nothing here decides anything about a person: it points a human reviewer at the
 messages to read.
 """
 
@@ -20,6 +21,15 @@ from groomwatch.detect.tactics.base import Finding
 VICTIM_TACTIC = "victim_age_signal"
 MESSAGE_EVIDENCE = 0.5
 """A message whose own risk is at or above this is grooming evidence by itself."""
+
+RISK_POINTS_TO_VICTIM = True
+"""The text model's risk of single messages points at the child's side, not the groomer's: in
+each of the six two-person predator conversations of the PAN 2012 excerpt (``pan12-toy``, train
+and test) that the shipped model warns about, the victim's messages had the higher mean risk
+(0.57-0.70 against 0.43-0.63). The model learned from whole segments, whose positives are
+decoys writing as teenagers and whose negatives have no teenage voices, so a message that
+sounds like a teenager scores high. Among authors with equal tactic evidence, the suspect is
+therefore the one with less message-risk evidence (docs/research.md, "Attribution")."""
 
 Tally = tuple[float, float, int]
 """Per author: tactic evidence (findings minus victim signals), message-risk evidence, messages."""
@@ -42,11 +52,13 @@ def add_to_tally(
 
 
 def choose_suspect(tally: Mapping[str, Tally]) -> str | None:
-    """The author with the most tactic evidence, ties going to the most message-risk evidence,
-    then to the author who wrote more, then to the first to write; ``None`` without authors."""
+    """The author with the most tactic evidence, ties going to the *least* message-risk
+    evidence, then to the author who wrote more, then to the first to write; ``None`` without
+    authors. (Why the least: see :data:`RISK_POINTS_TO_VICTIM`.)"""
     best: str | None = None
-    best_key: Tally | None = None
-    for author, key in tally.items():
+    best_key: tuple[float, float, int] | None = None
+    for author, (tactic, risk, n) in tally.items():
+        key = (tactic, -risk, n)
         if best_key is None or key > best_key:
             best, best_key = author, key
     return best

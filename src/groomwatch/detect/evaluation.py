@@ -36,6 +36,7 @@ from groomwatch.errors import InputError
 FRACTIONS = (0.1, 0.25, 0.5)
 PROBLEM1_FILE = "groundtruth-problem1"
 PROBLEM2_FILE = "groundtruth-problem2"
+PREDATORS_FILE = "predators"
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,19 @@ class Pan12Truth:
 
     @classmethod
     def load(cls, directory: Path) -> Pan12Truth:
-        """Read ``*groundtruth-problem1*.txt`` (one author id a line) and, if present,
-        ``*groundtruth-problem2*.txt`` (``conversation-id<TAB>line``) from ``directory``."""
+        """Read ``*groundtruth-problem1*.txt`` (one author id a line; in a training folder,
+        the training corpus's ``*predators*.txt`` list, which has the same form) and, if
+        present, ``*groundtruth-problem2*.txt`` (``conversation-id<TAB>line``) from
+        ``directory``."""
         if not directory.is_dir():
             raise InputError(f"{directory}: not a folder with PAN 2012 ground truth")
-        p1 = sorted(directory.glob(f"*{PROBLEM1_FILE}*"))
+        p1 = sorted(directory.glob(f"*{PROBLEM1_FILE}*")) or sorted(
+            directory.glob(f"*{PREDATORS_FILE}*.txt")
+        )
         if not p1:
-            raise InputError(f"{directory}: no *{PROBLEM1_FILE}* file")
+            raise InputError(
+                f"{directory}: no *{PROBLEM1_FILE}* file (nor a training *{PREDATORS_FILE}* list)"
+            )
         predators = frozenset(
             line.strip() for line in p1[0].read_text(encoding="utf-8").splitlines() if line.strip()
         )

@@ -61,3 +61,29 @@ def test_bad_ground_truth_folder(tmp_path: Path) -> None:
     (tmp_path / "x-groundtruth-problem2.txt").write_text("conv\tnotanumber\n")
     with pytest.raises(InputError, match="line 1"):
         Pan12Truth.load(tmp_path)
+
+
+def test_pan12_toy_attribution_with_the_shipped_policy(
+    detector: Detector, shared_data: Path
+) -> None:
+    """The suspect of each warned conversation of the toy test excerpt, with the shipped model
+    and policy: 5 of the 6 named are the truth's predators (before the message risk counted for
+    the victim, 3 of 6; see attribution.RISK_POINTS_TO_VICTIM)."""
+    test_dir = shared_data / "pan12-toy" / "test"
+    truth = Pan12Truth.load(test_dir)
+    convs = list(read_conversations(test_dir, "pan12"))
+    p1 = evaluate(detector, convs, None, truth).metrics["pan12_problem1"]
+    assert p1["recall"] == 1.0
+    assert p1["precision"] >= 0.8
+
+
+def test_training_predators_list_is_problem1_truth(shared_data: Path) -> None:
+    truth = Pan12Truth.load(shared_data / "pan12-toy" / "train")
+    listed = (
+        shared_data
+        / "pan12-toy"
+        / "train"
+        / "pan12-sexual-predator-identification-training-corpus-predators-2012-05-01.txt"
+    ).read_text()
+    assert truth.predators == frozenset(listed.split())
+    assert truth.lines is None
