@@ -11,10 +11,12 @@ same synthetic, neutral sentences, so that the same share of conversations fires
 
     python benchmarks/bench_api_append.py                   # SQLite in a temporary folder
     python benchmarks/bench_api_append.py --database-url postgresql+psycopg://...
+    python benchmarks/bench_api_append.py --postgres        # a throw-away PostgreSQL cluster
     python benchmarks/bench_api_append.py --profile 40      # cProfile, the top 40 by cumulative
 
 Prints the process CPU time per append (user + system) over ``--appends`` appends, after a
-warm-up round that creates every conversation.
+warm-up round that creates every conversation (with ``--postgres``, also the CPU time of the
+throw-away PostgreSQL server per append).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_api_load import SENTENCES  # the same messages as the load benchmark
+from bench_api_load import (  # the same messages as the load benchmark
+    SENTENCES,
+    postgres_cpu_seconds,
+    throwaway_postgres,
+)
 
 
 def _body(conversation: int, n: int) -> bytes:
@@ -135,6 +141,7 @@ async def _run(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, A
         profile = cProfile.Profile() if args.profile else None
         gc_timer = _GcTimer()
         gc.callbacks.append(gc_timer)
+        pg0 = postgres_cpu_seconds()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profile is not None:
             profile.enable()
@@ -143,6 +150,7 @@ async def _run(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, A
         if profile is not None:
             profile.disable()
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        pg1 = postgres_cpu_seconds()
         gc.callbacks.remove(gc_timer)
     if profile is not None:
         pstats.Stats(profile, stream=sys.stdout).sort_stats(args.sort).print_stats(args.profile)
@@ -152,6 +160,9 @@ async def _run(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, A
         "conversations": args.conversations,
         "cpu_ms_per_append": round(cpu * 1000 / args.appends, 3),
         "wall_ms_per_append": round(wall * 1000 / args.appends, 3),
+        "postgres_cpu_ms_per_append": None
+        if pg0 is None or pg1 is None
+        else round((pg1 - pg0) * 1000 / args.appends, 3),
         "gc_ms_per_append": round(gc_timer.seconds * 1000 / args.appends, 3),
         "gc_collections": gc_timer.collections,
         "profiled": bool(args.profile),
@@ -159,9 +170,21 @@ async def _run(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, A
     }
 
 
+def _quietly(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
+    with open(os.devnull, "w") as devnull:
+        # The access log's JSON lines go to stderr: written (they are part of an append's
+        # cost) but not shown.
+        stderr, sys.stderr = sys.stderr, devnull
+        try:
+            return asyncio.run(_run(args, url, workdir))
+        finally:
+            sys.stderr = stderr
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    parser.add_argument("--postgres", action="store_true", help="start a throw-away cluster")
     parser.add_argument("--appends", type=int, default=6000)
     parser.add_argument("--conversations", type=int, default=300)
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
@@ -178,15 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="groomwatch-bench-append-"))
     try:
-        url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-        with open(os.devnull, "w") as devnull:
-            # The access log's JSON lines go to stderr: written (they are part of an append's
-            # cost) but not shown.
-            stderr, sys.stderr = sys.stderr, devnull
-            try:
-                figures = asyncio.run(_run(args, url, workdir))
-            finally:
-                sys.stderr = stderr
+        if args.postgres:
+            with throwaway_postgres() as url:
+                figures = _quietly(args, url, workdir)
+        else:
+            url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+            figures = _quietly(args, url, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.json:

@@ -15,6 +15,14 @@ pairs, they cost the API ~0.25 ms to save and ~0.5 ms to decode and restore on e
 packed, both take a few tens of microseconds, every count is kept bit for bit (a restored monitor
 still continues exactly), and the stored state is smaller. States of version 3 (counts as a JSON
 object) are still restored.
+
+In memory the monitor keeps the counts in that packed layout (:class:`_KeptCounts`: two arrays
+and an index), so saving them copies two buffers (~3 us for 500 counts, against ~25 us to
+convert them from a dictionary), and a restored monitor takes about half the memory it did
+(~26 KiB after 30 messages of the API benchmark, from ~50 KiB). The update looks up its
+logarithms in tables computed with ``math.log`` (:class:`_LogTable`, :class:`_StepTable`): the
+same floats, so the risks are the same bit for bit (``tests/unit/detect/test_monitor_reference.py``
+compares them with the plain computation).
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Mapping, Sequence
+import sys
+import weakref
+from array import array
+from collections.abc import Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +47,7 @@ from groomwatch.detect.model import LinearRisk
 from groomwatch.detect.policy import AlertPolicy, persistence_step
 from groomwatch.detect.scoring import find_in_unit, unit_texts
 from groomwatch.detect.tactics.base import Finding
-from groomwatch.detect.units import count_tokens
+from groomwatch.detect.units import LONG_MESSAGE_TOKENS, count_tokens
 from groomwatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -105,6 +116,167 @@ def unpack_counts(packed: Any, n_cols: int) -> dict[int, float]:
     return out
 
 
+# The monitor keeps its counts in the standard library's arrays, in the packed state's layout:
+# C ints of 4 bytes and unsigned shorts of 2 (every platform CPython runs on; numpy's path
+# otherwise), byte-swapped on a big-endian machine.
+_ARRAYS = array("i").itemsize == 4 and array("H").itemsize == 2
+_SWAP = sys.byteorder != "little"
+
+
+def _b2a(values: array[Any]) -> str:
+    if _SWAP:
+        values = array(values.typecode, values)
+        values.byteswap()
+    return binascii.b2a_base64(values.tobytes(), newline=False).decode("ascii")
+
+
+def _a2b(text: Any, typecode: str) -> tuple[array[Any], bytes] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        raw = binascii.a2b_base64(text, strict_mode=True)  # as b64decode(validate=True)
+        values = array(typecode)
+        values.frombytes(raw)  # ValueError if not a whole number of items
+    except (binascii.Error, ValueError):
+        return None
+    if _SWAP:
+        values.byteswap()
+    return values, raw
+
+
+class _KeptCounts:
+    """The counts of the kept columns a monitor has seen, in the order first seen: ``index``
+    (kept position -> slot), ``cols`` (the positions, int32) and ``vals`` (the counts: uint16,
+    or a list once a count does not fit 16 bits or was restored as a non-whole float64).
+
+    This is the packed state's own layout (see :func:`pack_counts`), so saving the counts is a
+    copy of two byte buffers, not a conversion of hundreds of Python numbers, and restoring
+    them reads the buffers back. The counts are whole numbers (sums of whole feature counts);
+    kept as ``int``, they give exactly the floats' arithmetic. The index's keys and values are
+    the ``int`` objects shared by every monitor of the detector (:class:`_Lookups`), so a
+    monitor's counts cost the dictionary and the two arrays, no number objects of their own."""
+
+    __slots__ = ("cols", "index", "vals")
+
+    def __init__(self) -> None:
+        self.index: dict[int, int] = {}
+        self.cols: array[int] = array("i")
+        self.vals: MutableSequence[Any] = array("H")  # uint16 array, or a list of numbers
+
+    def __len__(self) -> int:
+        return len(self.cols)
+
+    def widen(self) -> list[float]:
+        """The counts as a list (one no longer fits 16 bits)."""
+        vals = self.vals = list(self.vals)
+        return vals
+
+    def as_dict(self) -> dict[int, float]:
+        """Position -> count (a float), in the order first seen."""
+        return {c: float(v) for c, v in zip(self.cols, self.vals, strict=True)}
+
+    def packed(self) -> list[str]:
+        """:func:`pack_counts` of :meth:`as_dict`, the same strings."""
+        if len(self.cols) and isinstance(self.vals, array) and _ARRAYS:
+            return [_b2a(self.cols), _b2a(self.vals), "u2"]  # every count whole, 1-65,535
+        return pack_counts(self.as_dict())
+
+    @classmethod
+    def from_mapping(cls, counts: Mapping[int, float], keys: Sequence[int]) -> _KeptCounts:
+        """From :func:`unpack_counts` (checked there): uint16 when every count is whole and
+        below 65,536, else a list of the floats."""
+        out = cls()
+        out.index = {keys[c]: keys[i] for i, c in enumerate(counts)}
+        out.cols = array("i", counts.keys())
+        values = list(counts.values())
+        if _ARRAYS and all(v.is_integer() and v < 65536 for v in values):
+            out.vals = array("H", [int(v) for v in values])
+        else:
+            out.vals = values
+        return out
+
+    @classmethod
+    def from_packed(cls, packed: Any, n_cols: int, keys: Sequence[int]) -> _KeptCounts | None:
+        """Packed ``u2`` counts read back directly; None for anything else (version 3, ``f8``,
+        or damaged: the caller then goes through :func:`unpack_counts`, which says what is
+        wrong), so what is refused is exactly what :func:`unpack_counts` refuses."""
+        if not _ARRAYS or not isinstance(packed, list) or len(packed) != 3 or packed[2] != "u2":
+            return None
+        cols, vals = _a2b(packed[0], "i"), _a2b(packed[1], "H")
+        if cols is None or vals is None or len(cols[0]) != len(vals[0]):
+            return None
+        if len(cols[0]):
+            c, v = np.frombuffer(cols[1], _COLUMNS), np.frombuffer(vals[1], _COUNT_TYPES["u2"])
+            if c.min() < 0 or c.max() >= n_cols or v.min() == 0:
+                return None
+        out = cls()
+        out.cols, out.vals = cols[0], vals[0]
+        # slot i is keys[i]: ``keys`` is longer than the counts, and zip stops at their end
+        out.index = dict(zip(map(keys.__getitem__, out.cols), keys, strict=False))
+        if len(out.index) != len(out.cols):
+            return None  # a column is repeated
+        return out
+
+
+class _LogTable(dict[float, float]):
+    """The sublinear count of one column, ``1 + log(n)`` for ``n > 0`` and 0 for ``n = 0``: the
+    values of the whole counts below :data:`_LOG_TABLE_SIZE` looked up (computed once with
+    ``math.log``, so bit for bit what computing them again gives), any other count computed.
+    ``int`` and ``float`` keys of equal value find the same entry."""
+
+    def __missing__(self, n: float) -> float:
+        return 1.0 + math.log(n) if n > 0 else 0.0
+
+
+class _StepTable(dict[float, tuple[float, float]]):
+    """For a count ``n`` that grows by one: ``(g(n + 1) - g(n), g(n + 1) ** 2 - g(n) ** 2)``
+    with ``g`` the sublinear count, as :meth:`Monitor._add_counts` computes them (the same
+    operations in the same order, so the same bits), looked up for the whole counts below
+    :data:`_LOG_TABLE_SIZE`. Most features of a chat message occur once in it."""
+
+    def __missing__(self, n: float) -> tuple[float, float]:
+        g_new, g_old = _G[n + 1], _G[n]
+        return g_new - g_old, g_new * g_new - g_old * g_old
+
+
+_LOG_TABLE_SIZE = 4096
+_G = _LogTable({0: 0.0})
+for _n in range(1, _LOG_TABLE_SIZE):
+    _G[_n] = 1.0 + math.log(_n)
+_STEP = _StepTable()
+for _n in range(_LOG_TABLE_SIZE - 1):
+    _STEP[_n] = _StepTable.__missing__(_STEP, _n)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What the monitor looks up per hashed column, built once per detector: the kept position
+    of a hashed column (the detector's own ``column_positions``), per position its weight,
+    squared idf and block together (one list index instead of three), and ``keys``: the
+    ``int`` objects ``0 .. n - 1`` (those of ``positions``), which the monitors' counts share."""
+
+    positions: Mapping[int, int]
+    terms: list[tuple[float, float, int]]
+    keys: list[int]
+
+
+_LOOKUPS: weakref.WeakKeyDictionary[Detector, _Lookups] = weakref.WeakKeyDictionary()
+
+
+def _lookups(detector: Detector) -> _Lookups:
+    found = _LOOKUPS.get(detector)
+    if found is None:
+        positions = detector.column_positions
+        keys = [0] * len(detector.block_list)
+        for p in positions.values():
+            keys[p] = p
+        terms = list(
+            zip(detector.text_weight_list, detector.idf2_list, detector.block_list, strict=True)
+        )
+        found = _LOOKUPS[detector] = _Lookups(positions, terms, keys)
+    return found
+
+
 class MonitorStateError(InputError):
     """A saved monitor state cannot be restored: another model, another state version, or a
     damaged state. Rebuild the monitor by feeding the stored messages again
@@ -166,7 +338,8 @@ class Monitor:
         self._detector = detector
         self.policy = policy
         self._policy_cache: tuple[AlertPolicy, dict[str, Any]] | None = None
-        self._counts: dict[int, float] = {}
+        self._lookups = _lookups(detector)
+        self._counts = _KeptCounts()
         self._tactics: dict[str, float] = {}
         self._authors: dict[str, Tally] = {}
         self._dot = [0.0] * detector.model.linear.n_blocks
@@ -191,59 +364,51 @@ class Monitor:
     def update(self, message: Message) -> StreamUpdate:
         """Read one more message; the work is proportional to the message's own features.
 
-        Plain Python floats on purpose: per message there are a few dozen features, where numpy's
-        per-call overhead would dominate. The arithmetic is the batch path's, term for term."""
+        Plain Python numbers on purpose: per message there are a few dozen features, where
+        numpy's per-call overhead would dominate. The arithmetic is the batch path's, term for
+        term, in the same order (so the running sums are the same bit for bit). What makes it
+        cheap: the counts are ``int`` (exact sums of whole feature counts), their sublinear
+        values ``1 + log(n)`` come from a table (:class:`_LogTable`), a kept column's weight,
+        squared idf and block come in one look-up, and the sums of up to two blocks (the
+        shipped model's word and character blocks) are local variables."""
         det = self._detector
         model = det.model
         linear = model.linear
-        col_pos, weight, idf2 = det.column_positions, det.text_weight_list, det.idf2_list
-        blocks, nb = det.block_list, linear.n_blocks
         index = self.n_messages
+        author = message.author
+        text = message.text
+        n_tokens = count_tokens(text)
+        # One unit unless the message is long (units.split_units counts the same tokens).
+        units = [(0, text)] if n_tokens <= LONG_MESSAGE_TOKENS else unit_texts(text)
         found_all: list[Finding] = []
         fired = False
         message_risk = 0.0
-        for offset, text in unit_texts(message.text):
-            found = find_in_unit(det.registry, text, offset, index, message.author)
-            found_all.extend(found)
-            unit = sorted(
-                (pos, float(n))
-                for col, n in det.hasher.columns_of(text).items()
-                if (pos := col_pos.get(col)) is not None
-            )
-            d_dot, d_sq = [0.0] * nb, [0.0] * nb
-            own_dot, own_sq = [0.0] * nb, [0.0] * nb
-            for pos, added in unit:
-                before = self._counts.get(pos, 0.0)
-                after = before + added
-                g_new = 1.0 + math.log(after)
-                g_old = 1.0 + math.log(before) if before > 0 else 0.0
-                g_own = 1.0 + math.log(added)
-                b = blocks[pos]
-                d_dot[b] += weight[pos] * (g_new - g_old)
-                d_sq[b] += idf2[pos] * (g_new * g_new - g_old * g_old)
-                own_dot[b] += weight[pos] * g_own
-                own_sq[b] += idf2[pos] * (g_own * g_own)
-                self._counts[pos] = after
-            t_added: dict[str, float] = {}
-            for f in found:
-                if f.tactic in det.tactic_index:
-                    t_added[f.tactic] = t_added.get(f.tactic, 0.0) + 1.0
+        two_blocks = linear.n_blocks <= 2
+        for offset, unit_text in units:
+            found = find_in_unit(det.registry, unit_text, offset, index, author)
+            if two_blocks:
+                own_dot, own_sq = self._add_counts(unit_text)
+            else:
+                own_dot, own_sq = self._add_counts_any_blocks(unit_text)
             d_tac = own_tac = 0.0
-            for name, added in t_added.items():
-                coef = det.tactic_coef[name]
-                before = self._tactics.get(name, 0.0)
-                d_tac += (math.log1p(before + added) - math.log1p(before)) * coef
-                own_tac += math.log1p(added) * coef
-                self._tactics[name] = before + added
-            tokens = float(count_tokens(text))
-            for b in range(nb):
-                self._dot[b] += d_dot[b]
-                self._sq[b] += d_sq[b]
+            if found:
+                found_all.extend(found)
+                t_added: dict[str, float] = {}
+                for f in found:
+                    if f.tactic in det.tactic_index:
+                        t_added[f.tactic] = t_added.get(f.tactic, 0.0) + 1.0
+                for name, added in t_added.items():
+                    coef = det.tactic_coef[name]
+                    before = self._tactics.get(name, 0.0)
+                    d_tac += (math.log1p(before + added) - math.log1p(before)) * coef
+                    own_tac += math.log1p(added) * coef
+                    self._tactics[name] = before + added
+                if self._pattern is not None:
+                    self._pattern.add(author, found)
+            tokens = float(n_tokens if len(units) == 1 else count_tokens(unit_text))
             self._tac += d_tac
             self._tokens += tokens
             self.n_units += 1
-            if self._pattern is not None:
-                self._pattern.add(message.author, found)
             self.risk, self.components = fused_step(
                 model.fusion,
                 model.text_logit(_decision(linear, self._dot, self._sq, self._tac, self._tokens)),
@@ -251,7 +416,8 @@ class Monitor:
                 self._pattern,
             )
             own = model.risk_scalar(_decision(linear, own_dot, own_sq, own_tac, tokens))
-            message_risk = max(message_risk, own)
+            if own > message_risk:
+                message_risk = own
             was = self.alert
             self._run, self.alert = persistence_step(
                 self.policy, self.risk, self._run, self.n_units
@@ -260,8 +426,8 @@ class Monitor:
                 fired = True
                 if self.first_alert is None:
                     self.first_alert = index
-        if message.author is not None:
-            add_to_tally(self._authors, message.author, message_risk, found_all)
+        if author is not None:
+            add_to_tally(self._authors, author, message_risk, found_all)
         self.n_messages += 1
         return StreamUpdate(
             index=index,
@@ -274,6 +440,113 @@ class Monitor:
             message_risk=message_risk,
             components=dict(self.components),
         )
+
+    def _kept_entries(self, text: str) -> list[tuple[int, int]]:
+        """``(position, count)`` of the kept columns of one unit, in position order."""
+        get = self._lookups.positions.get
+        entries = [
+            (pos, n)
+            for col, n in self._detector.hasher.columns_of(text).items()
+            if (pos := get(col)) is not None
+        ]
+        entries.sort()
+        return entries
+
+    def _add_counts(self, text: str) -> tuple[list[float], list[float]]:
+        """Add one unit's kept counts (a model of one or two blocks): the running dot product
+        and squared norm move on; returns the unit's own dot products and squared norms."""
+        counts = self._counts
+        index, cols, vals = counts.index, counts.cols, counts.vals
+        keys, terms = self._lookups.keys, self._lookups.terms
+        g, step = _G, _STEP
+        dd0 = dd1 = ds0 = ds1 = od0 = od1 = os0 = os1 = 0.0
+        for pos, added in self._kept_entries(text):
+            i = index.get(pos)
+            if i is None:  # a column new to the conversation
+                before = 0
+                i = index[pos] = keys[len(cols)]
+                cols.append(pos)
+                vals.append(0)
+            else:
+                before = vals[i]
+            after = before + added
+            try:
+                vals[i] = after
+            except OverflowError:  # beyond 16 bits
+                vals = counts.widen()
+                vals[i] = after
+            w, q, b = terms[pos]
+            if added == 1:  # g(1) = 1: the own terms are w * 1.0 and q * (1.0 * 1.0), exactly
+                d_g, d_g2 = step[before]
+                if b:
+                    dd1 += w * d_g
+                    ds1 += q * d_g2
+                    od1 += w
+                    os1 += q
+                else:
+                    dd0 += w * d_g
+                    ds0 += q * d_g2
+                    od0 += w
+                    os0 += q
+                continue
+            g_new = g[after]
+            g_old = g[before]
+            g_own = g[added]
+            if b:
+                dd1 += w * (g_new - g_old)
+                ds1 += q * (g_new * g_new - g_old * g_old)
+                od1 += w * g_own
+                os1 += q * (g_own * g_own)
+            else:
+                dd0 += w * (g_new - g_old)
+                ds0 += q * (g_new * g_new - g_old * g_old)
+                od0 += w * g_own
+                os0 += q * (g_own * g_own)
+        dot, sq = self._dot, self._sq
+        dot[0] += dd0
+        sq[0] += ds0
+        if len(dot) == 1:
+            return [od0], [os0]
+        dot[1] += dd1
+        sq[1] += ds1
+        return [od0, od1], [os0, os1]
+
+    def _add_counts_any_blocks(self, text: str) -> tuple[list[float], list[float]]:
+        """:meth:`_add_counts` for a model of any number of blocks."""
+        counts = self._counts
+        index, cols, vals = counts.index, counts.cols, counts.vals
+        keys, terms = self._lookups.keys, self._lookups.terms
+        g = _G
+        nb = len(self._dot)
+        d_dot, d_sq = [0.0] * nb, [0.0] * nb
+        own_dot, own_sq = [0.0] * nb, [0.0] * nb
+        for pos, added in self._kept_entries(text):
+            i = index.get(pos)
+            if i is None:
+                before = 0
+                i = index[pos] = keys[len(cols)]
+                cols.append(pos)
+                vals.append(0)
+            else:
+                before = vals[i]
+            after = before + added
+            try:
+                vals[i] = after
+            except OverflowError:
+                vals = counts.widen()
+                vals[i] = after
+            g_new = g[after]
+            g_old = g[before]
+            g_own = g[added]
+            w, q, b = terms[pos]
+            d_dot[b] += w * (g_new - g_old)
+            d_sq[b] += q * (g_new * g_new - g_old * g_old)
+            own_dot[b] += w * g_own
+            own_sq[b] += q * (g_own * g_own)
+        for b in range(nb):
+            self._dot[b] += d_dot[b]
+            self._sq[b] += d_sq[b]
+        return own_dot, own_sq
 
     @property
     def suspect(self) -> str | None:
@@ -298,7 +571,7 @@ class Monitor:
             "version": STATE_VERSION,
             "model": self._detector.fingerprint,
             "policy": self._policy_dict(),
-            "counts": pack_counts(self._counts),
+            "counts": self._counts.packed(),
             "tactics": dict(self._tactics),
             "authors": {a: list(v) for a, v in self._authors.items()},
             "dot": list(self._dot),
@@ -321,7 +594,12 @@ class Monitor:
         if state.get("model") != self._detector.fingerprint:
             raise MonitorStateError("monitor state: saved with a different model")
         try:
-            self._counts = unpack_counts(state["counts"], len(self._detector.model.columns))
+            n_cols = len(self._detector.model.columns)
+            keys = self._lookups.keys
+            counts = _KeptCounts.from_packed(state["counts"], n_cols, keys)
+            if counts is None:  # version 3, f8 counts, or damaged (then unpack_counts says why)
+                counts = _KeptCounts.from_mapping(unpack_counts(state["counts"], n_cols), keys)
+            self._counts = counts
             self._tactics = {str(k): float(v) for k, v in state["tactics"].items()}
             self._authors = {
                 str(a): (float(v[0]), float(v[1]), int(v[2])) for a, v in state["authors"].items()
