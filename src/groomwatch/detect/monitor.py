@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
 import sys
 import weakref
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 STATE_VERSION = 4
 READABLE_STATE_VERSIONS = (3, 4)
 """Version 3 stored the counts as a JSON object; version 4 packs them (see the module's text)."""
+_STATE_JSON = json.JSONEncoder(separators=(",", ":"))
 
 # The stored byte order, whatever this machine's. Counts are sums of whole feature counts, so they
 # are stored as 16-bit integers when they all fit (exact, and half the size), else as float64.
@@ -587,6 +589,19 @@ class Monitor:
             "pattern": None if self._pattern is None else self._pattern.state_dict(),
             "components": dict(self.components),
         }
+
+    def state_json(self) -> str:
+        """:meth:`state_dict` as compact JSON text: the text ``json.dumps(state,
+        separators=(",", ":"))`` gives, for less. The counts' base64 strings, four fifths of
+        the text, need no escaping, so they are put in as they are instead of being scanned by
+        the encoder (the API saves the state after every append)."""
+        state = self.state_dict()
+        packed = state["counts"]
+        state["counts"] = None
+        text = _STATE_JSON.encode(state)
+        # The first "counts" key is the state's own (the keys before it are fixed); a string
+        # cannot hold this text unescaped.
+        return text.replace('"counts":null', '"counts":["{}","{}","{}"]'.format(*packed), 1)
 
     def _restore(self, state: Mapping[str, Any]) -> None:
         if not isinstance(state, Mapping) or state.get("version") not in READABLE_STATE_VERSIONS:

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 LOGGER_NAME = "groomwatch.server"
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_LINE = json.JSONEncoder(default=str)  # json.dumps(..., default=str) builds one every call
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,7 +40,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 out[key] = value
-        return json.dumps(out, default=str)
+        return _LINE.encode(out)
 
 
 class _Enqueue(QueueHandler):

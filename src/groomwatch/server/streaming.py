@@ -916,7 +916,7 @@ def _advance(plan: _Plan) -> tuple[int, bool, dict[str, Any] | None]:
     version += 1
     values = {
         "conversation_id": conv.id,
-        "p_state": _compact_json(plan.monitor.state_dict()),
+        "p_state": plan.monitor.state_json(),
         "p_message_count": conv.message_count,
         "p_risk": conv.risk,
         "p_alert": conv.alert,

@@ -209,3 +209,16 @@ def test_the_blocks_loop_of_any_model_equals_the_two_block_loop(detector: Detect
                 ]
     assert [_bits(v) for v in a._dot + a._sq] == [_bits(v) for v in b._dot + b._sq]
     assert a.state_dict()["counts"] == b.state_dict()["counts"]
+
+
+def test_the_state_as_json_is_the_encoders_text(detector: Detector) -> None:
+    """:meth:`Monitor.state_json` is ``json.dumps`` of :meth:`Monitor.state_dict`, character
+    for character, whatever the authors are called."""
+    names = ["a", "counts", '"counts":null', 'ü "x"', "\\", "😀"]
+    for conv in [*_conversations()[:8], Conversation(id="e", messages=())]:
+        mon = detector.monitor(participants=conv.participants)
+        for i, m in enumerate(conv.messages):
+            mon.update(Message(m.text, author=names[i % len(names)]))
+            expected = json.dumps(mon.state_dict(), separators=(",", ":"))
+            assert mon.state_json() == expected
+        assert mon.state_json() == json.dumps(mon.state_dict(), separators=(",", ":"))
