@@ -296,3 +296,41 @@ def test_a_postgres_write_outside_a_transaction_is_version_checked(
     finally:
         store.close()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_detector_state_stays_in_the_conversations_row_on_postgresql(
+    postgres_url: str,
+) -> None:
+    """Migration api_0003: a row up to a page is not compressed and moved to the TOAST table
+    (every append rewrites the detector's state)."""
+    upgrade_database(postgres_url)
+    engine = create_db_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            options = conn.execute(
+                text("SELECT reloptions FROM pg_class WHERE relname = 'api_conversations'")
+            ).scalar_one()
+            assert "toast_tuple_target=8160" in options
+            tenant_id = conn.execute(
+                text(
+                    "INSERT INTO api_tenants (name, created_at) VALUES ('inline', now())"
+                    " RETURNING id"
+                )
+            ).scalar_one()
+            state = '{"counts":["' + "A" * 5000 + '"]}'  # ~5 KB, as after a few dozen messages
+            conn.execute(
+                text(
+                    "INSERT INTO api_conversations (tenant_id, external_id, created_at, updated_at,"
+                    " version, message_count, risk, alert, state)"
+                    " VALUES (:t, 'inline-1', now(), now(), 1, 1, 0.0, false, CAST(:s AS json))"
+                ),
+                {"t": tenant_id, "s": state},
+            )
+            size = conn.execute(
+                text("SELECT pg_column_size(state) FROM api_conversations WHERE tenant_id = :t"),
+                {"t": tenant_id},
+            ).scalar_one()
+            assert size >= len(state)  # stored as it is, not compressed
+    finally:
+        engine.dispose()
