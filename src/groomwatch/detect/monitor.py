@@ -269,9 +269,9 @@ def _lookups(detector: Detector) -> _Lookups:
     found = _LOOKUPS.get(detector)
     if found is None:
         positions = detector.column_positions
-        keys = [0] * len(detector.block_list)
+        keys = list(range(len(detector.block_list)))  # keys[i] == i, whatever positions holds
         for p in positions.values():
-            keys[p] = p
+            keys[p] = p  # the same int object as the detector's
         terms = list(
             zip(detector.text_weight_list, detector.idf2_list, detector.block_list, strict=True)
         )
