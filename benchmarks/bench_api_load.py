@@ -13,6 +13,7 @@ on SQLite and PostgreSQL, no errors, flat memory.
 
     python benchmarks/bench_api_load.py                      # 60 s, 500/s, 1000 conversations
     python benchmarks/bench_api_load.py --postgres
+    python benchmarks/bench_api_load.py --postgres --pg-warm-wal 48   # WAL recycled (steady state)
     python benchmarks/bench_api_load.py --seconds 10 --rate 100   # a quick look
 
 The messages are synthetic, neutral sentences (no corpus text).
@@ -87,8 +88,13 @@ def postgres_cpu_seconds() -> float | None:
 
 
 @contextmanager
-def throwaway_postgres(settings: Sequence[str] = ()) -> Iterator[str]:
-    """A PostgreSQL cluster in a temporary folder on loopback (Debian's packages)."""
+def throwaway_postgres(settings: Sequence[str] = (), warm_wal_segments: int = 0) -> Iterator[str]:
+    """A PostgreSQL cluster in a temporary folder on loopback (Debian's packages).
+
+    ``warm_wal_segments``: write that many write-ahead-log segments (16 MiB each) and checkpoint
+    before yielding, so that the run finds recycled segments as a server that has been up for a
+    while does; a fresh cluster instead creates (zero-fills and syncs) a new segment every few
+    seconds of load, inside some commit."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
@@ -142,6 +148,13 @@ def throwaway_postgres(settings: Sequence[str] = ()) -> Iterator[str]:
             f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
         ) as conn:
             conn.execute('CREATE DATABASE "bench"')
+            if warm_wal_segments:
+                conn.execute("CREATE TABLE warm_wal (x int)")
+                for i in range(warm_wal_segments):
+                    conn.execute("INSERT INTO warm_wal VALUES (%s)", (i,))
+                    conn.execute("SELECT pg_switch_wal()")
+                conn.execute("DROP TABLE warm_wal")
+                conn.execute("CHECKPOINT")
         _POSTMASTER_PID[0] = int((data / "postmaster.pid").read_text().split()[0])
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench"
     finally:
@@ -352,6 +365,22 @@ def _by_tenth(latencies: list[float], started: list[float], seconds: float) -> l
     return [round(_pct(t, 99) * 1000, 1) for t in tenths]
 
 
+def postgres_wal(database_url: str) -> dict[str, int] | None:
+    """The write-ahead log's position (bytes), its segment files, and the checkpoints so far, of
+    a PostgreSQL database (None for others): what a run wrote and whether it created segments."""
+    if not database_url.startswith("postgresql"):
+        return None
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, (SELECT count(*) FROM pg_ls_waldir()),"
+            " checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+        ).fetchone()
+    assert row is not None
+    return {"lsn": int(row[0]), "segments": int(row[1]), "checkpoints": int(row[2])}
+
+
 def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str, Any]:
     from groomwatch.db import create_db_engine, make_session_factory, upgrade_database
     from groomwatch.server.tenants import create_tenant, get_tenant_by_name
@@ -405,6 +434,7 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         rss = {"start": rss_mib(server.pid)}
         cpu_start = cpu_seconds(server.pid)
         pg_start = postgres_cpu_seconds()
+        wal_start = postgres_wal(database_url)
         queue: Any = mp.get_context("spawn").Queue()
         gen = mp.get_context("spawn").Process(
             target=_load_process,
@@ -431,6 +461,7 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         rss["end"] = rss_mib(server.pid)
         cpu_end = cpu_seconds(server.pid)
         pg_end = postgres_cpu_seconds()
+        wal_end = postgres_wal(database_url)
         cpu_user, cpu_system = (end - start for end, start in zip(cpu_end, cpu_start, strict=True))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -479,6 +510,13 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         "generator_cpu_ms_per_request": round(gen_cpu * 1000 / result["sent"], 2)
         if result["sent"]
         else None,
+        "postgres_wal": None
+        if wal_start is None or wal_end is None
+        else {
+            "written_mib": round((wal_end["lsn"] - wal_start["lsn"]) / 2**20, 1),
+            "segment_files_before_after": [wal_start["segments"], wal_end["segments"]],
+            "checkpoints_during_run": wal_end["checkpoints"] - wal_start["checkpoints"],
+        },
         "load_average_middle": load_middle,
         "load_average_end": os.getloadavg(),
     }
@@ -499,13 +537,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a setting of the throw-away cluster (repeatable), e.g. wal_init_zero=off",
     )
+    parser.add_argument(
+        "--pg-warm-wal",
+        type=int,
+        default=0,
+        metavar="SEGMENTS",
+        help="write-ahead-log segments to write and recycle before the run (steady state)",
+    )
     parser.add_argument("--log-level", default="INFO", help="the server's (INFO: access log on)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="groomwatch-bench-api-"))
     try:
         if args.postgres:
-            with throwaway_postgres(args.pg_setting) as url:
+            with throwaway_postgres(args.pg_setting, args.pg_warm_wal) as url:
                 figures = run(args, url, workdir)
         else:
             url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
