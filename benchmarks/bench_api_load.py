@@ -366,8 +366,9 @@ def _by_tenth(latencies: list[float], started: list[float], seconds: float) -> l
 
 
 def postgres_wal(database_url: str) -> dict[str, int] | None:
-    """The write-ahead log's position (bytes), its segment files, and the checkpoints so far, of
-    a PostgreSQL database (None for others): what a run wrote and whether it created segments."""
+    """The write-ahead log's position (bytes), its segment files, the checkpoints so far and the
+    database's autovacuum and autoanalyze runs, of a PostgreSQL database (None for others): what
+    a run wrote, whether it created segments, and what PostgreSQL ran beside the appends."""
     if not database_url.startswith("postgresql"):
         return None
     import psycopg
@@ -377,8 +378,19 @@ def postgres_wal(database_url: str) -> dict[str, int] | None:
             "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, (SELECT count(*) FROM pg_ls_waldir()),"
             " checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
         ).fetchone()
+        vacuums = conn.execute(
+            "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0)"
+            " FROM pg_stat_user_tables"
+        ).fetchone()
     assert row is not None
-    return {"lsn": int(row[0]), "segments": int(row[1]), "checkpoints": int(row[2])}
+    assert vacuums is not None
+    return {
+        "lsn": int(row[0]),
+        "segments": int(row[1]),
+        "checkpoints": int(row[2]),
+        "autovacuums": int(vacuums[0]),
+        "autoanalyzes": int(vacuums[1]),
+    }
 
 
 def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str, Any]:
@@ -516,6 +528,8 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
             "written_mib": round((wal_end["lsn"] - wal_start["lsn"]) / 2**20, 1),
             "segment_files_before_after": [wal_start["segments"], wal_end["segments"]],
             "checkpoints_during_run": wal_end["checkpoints"] - wal_start["checkpoints"],
+            "autovacuums_during_run": wal_end["autovacuums"] - wal_start["autovacuums"],
+            "autoanalyzes_during_run": wal_end["autoanalyzes"] - wal_start["autoanalyzes"],
         },
         "load_average_middle": load_middle,
         "load_average_end": os.getloadavg(),

@@ -14,7 +14,7 @@ version has not moved meanwhile; otherwise it is made again as the locked append
 the plan under the write lock after checking the version (:func:`_write_planned`: the lock is
 for the whole database, so planning outside it lets workers overlap). PostgreSQL writes it with
 one version-checked statement in autocommit (:func:`_write_unlocked`: two round trips instead of
-four), except a first alert, which is written under the row lock like SQLite's plan.
+four; a first alert three instead of seven, its review item and webhook event in that statement).
 
 Within it: the streaming detector is restored from the stored state, fed the new messages, and
 the messages, their risk (the risk history), the findings and the new state are written. When the
@@ -638,7 +638,7 @@ def append_messages(
                 store, db, detector, tenant, external_id, messages, participants, cache
             )
             if planned is not None and store.postgres and _writes_unlocked(planned):
-                result = _write_unlocked(store, db, detector, external_id, planned, cache)
+                result = _write_unlocked(store, db, detector, tenant, external_id, planned, cache)
                 if result is not None:
                     return result
                 metrics.REPLANNED.inc()  # another writer came first: planned again, locked
@@ -1015,13 +1015,12 @@ def _write(
 
 def _writes_unlocked(plan: _Plan) -> bool:
     """PostgreSQL: whether ``plan`` can be written by one version-checked statement outside a
-    transaction (:func:`_write_unlocked`): no first alert (its review item and webhook event
-    need the conversation's findings under the lock) and a batch that fits one statement."""
-    fires = not plan.had_alert and plan.update_ is not None and plan.update_.first_alert is not None
-    return not fires and _fits_one_statement(plan)
+    transaction (:func:`_write_unlocked`): a batch that fits one statement (a first alert's
+    review item and webhook event ride in it too)."""
+    return _fits_one_statement(plan)
 
 
-_UNLOCKED_SQL: dict[tuple[int, int], str] = {}
+_UNLOCKED_SQL: dict[tuple[int, int, bool, bool], str] = {}
 _INSERT_IF_UPDATED = (
     "INSERT INTO {table} ({names}) SELECT v.* FROM u, (VALUES {rows}) AS v({names})"
 )
@@ -1041,6 +1040,18 @@ _PG_TYPES = {
     "evidence": "TEXT",
     "start": "INTEGER",
     "end": "INTEGER",
+    # a first alert's review item and webhook event
+    "id": "VARCHAR",
+    "tenant_id": "INTEGER",
+    "external_id": "VARCHAR",
+    "suspect": "VARCHAR",
+    "tactics": "JSON",
+    "status": "VARCHAR",
+    "created_at": "TIMESTAMP WITH TIME ZONE",
+    "type": "VARCHAR",
+    "payload": "JSON",
+    "attempts": "INTEGER",
+    "next_attempt_at": "TIMESTAMP WITH TIME ZONE",
 }
 _MESSAGE_COLUMNS = (
     "conversation_id",
@@ -1064,6 +1075,48 @@ _FINDING_COLUMNS = (
 )
 
 
+_REVIEW_COLUMNS = (
+    "id",
+    "tenant_id",
+    "conversation_id",
+    "external_id",
+    "message",
+    "risk",
+    "suspect",
+    "tactics",
+    "status",
+    "created_at",
+)
+_EVENT_COLUMNS = (
+    "id",
+    "tenant_id",
+    "conversation_id",
+    "type",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def _review_row(review: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`_alert_rows`'s review item as the columns of :data:`_REVIEW_COLUMNS`."""
+    row = {k: v for k, v in review.items() if k != "now"}
+    return row | {"status": "pending", "created_at": review["now"]}
+
+
+def _event_row(event: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`_alert_rows`'s webhook event as the columns of :data:`_EVENT_COLUMNS`."""
+    row = {k: v for k, v in event.items() if k != "now"}
+    return row | {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": event["now"],
+        "created_at": event["now"],
+    }
+
+
 def _rows_if_updated(table: str, columns: Sequence[str], n: int, prefix: str) -> str:
     """``INSERT INTO table`` of ``n`` rows bound ``{prefix}{i}_{column}``, as many times as the
     CTE ``u`` has rows (once, or not at all when the version check failed)."""
@@ -1076,11 +1129,14 @@ def _rows_if_updated(table: str, columns: Sequence[str], n: int, prefix: str) ->
     return _INSERT_IF_UPDATED.format(table=table, names=names, rows=rows)
 
 
-def _unlocked_sql(n_messages: int, n_findings: int) -> str:
+def _unlocked_sql(
+    n_messages: int, n_findings: int, review: bool = False, event: bool = False
+) -> str:
     """PostgreSQL: the conversation's update, only if its row is still at the version (and
-    creation time) the plan was made from, with the inserts of its messages and findings made
-    only if it was: one statement, atomic on its own. Answers the number of rows updated."""
-    key = (n_messages, n_findings)
+    creation time) the plan was made from, with the inserts of its messages and findings (and
+    of a first alert's review item and webhook event) made only if it was: one statement,
+    atomic on its own. Answers the number of rows updated."""
+    key = (n_messages, n_findings, review, event)
     sql = _UNLOCKED_SQL.get(key)
     if sql is None:
         parts = [
@@ -1098,6 +1154,12 @@ def _unlocked_sql(n_messages: int, n_findings: int) -> str:
         if n_findings:
             rows = _rows_if_updated("api_findings", _FINDING_COLUMNS, n_findings, "f")
             parts.append(f"f AS ({rows})")
+        if review:
+            rows = _rows_if_updated("api_reviews", _REVIEW_COLUMNS, 1, "r")
+            parts.append(f"r AS ({rows})")
+        if event:
+            rows = _rows_if_updated("api_webhook_events", _EVENT_COLUMNS, 1, "e")
+            parts.append(f"e AS ({rows})")
         sql = _UNLOCKED_SQL[key] = _WITH.format(parts=", ".join(parts))
     return sql
 
@@ -1106,6 +1168,7 @@ def _write_unlocked(
     store: AppendStore,
     db: Any,
     detector: Any,
+    tenant: Tenant,
     external_id: str,
     plan: _Plan,
     cache: MonitorCache | None,
@@ -1117,19 +1180,115 @@ def _write_unlocked(
     Holding the conversation's row lock from the read to the commit costs four round trips to
     the server (``BEGIN``, ``SELECT ... FOR UPDATE``, the writes, ``COMMIT``); this costs one
     after the read, and the row is locked only while the statement runs. The version check
-    keeps appends to one conversation serialised exactly as the lock does."""
+    keeps appends to one conversation serialised exactly as the lock does. A first alert reads
+    the stored findings first (those of the planned version: if another append came in
+    between, the version check fails and nothing is written), and its review item and webhook
+    event are inserted by the same statement, so they are committed with the append or not at
+    all, as under the lock."""
     planned_version, created_at = plan.conv.version, plan.conv.created_at
     version, fired, values = _advance(plan)
+    review_id = plan.conv.review
     if values is not None:
         values["p_planned_version"] = planned_version
         values["p_created_at"] = created_at
-        sql = _unlocked_sql(len(plan.message_rows), len(plan.finding_rows))
         params = _numbered(plan.message_rows, "m") | _numbered(plan.finding_rows, "f") | values
+        review = event = None
+        if fired:
+            findings = _stored_findings(store, db, plan.conv.id)
+            findings += [
+                _finding_dict(
+                    f["tactic"], f["message"], f["score"], f["evidence"], f["start"], f["end"]
+                )
+                for f in plan.finding_rows
+            ]
+            findings.sort(key=lambda f: int(f["message"]))  # stable: as ORDER BY message, id
+            review, event = _alert_rows(tenant, plan.conv, external_id, detector, plan.at, findings)
+            params |= _numbered([_review_row(review)], "r")
+            if event is not None:
+                params |= _numbered([_event_row(event)], "e")
+            review_id = str(review["id"])
+        sql = _unlocked_sql(
+            len(plan.message_rows), len(plan.finding_rows), review is not None, event is not None
+        )
         row = db.execute(sql, params).fetchone()
         if row is None or row[0] != 1:
             return None
     _written(plan, version, fired, cache)
-    return _result(plan, external_id, fired, plan.conv.review)
+    return _result(plan, external_id, fired, review_id)
+
+
+def _alert_rows(
+    tenant: Tenant,
+    conv: _Locked,
+    external_id: str,
+    detector: Any,
+    at: Any,
+    findings: list[dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The rows of a first alert: its review item and (when the tenant has a webhook) its
+    webhook event, from the conversation after the append and all its ``findings`` in order
+    (``tactic``, ``message``, ``score``, ``evidence``, ``start``, ``end``); ``at``: the
+    append's time as the columns store it."""
+    tactics = sorted({f["tactic"] for f in findings})
+    review_id = new_public_id()
+    review = {
+        "id": review_id,
+        "tenant_id": tenant.id,
+        "conversation_id": conv.id,
+        "external_id": external_id,
+        "message": conv.first_alert if conv.first_alert is not None else 0,
+        "risk": conv.risk,
+        "suspect": conv.suspect,
+        "tactics": _compact_json(tactics),
+        "now": at,
+    }
+    if not (tenant.webhook_url and tenant.webhook_secret):  # as webhooks.enqueue: no event
+        return review, None
+    event_id = new_public_id()
+    data = {
+        "conversation": external_id,
+        "review": review_id,
+        "risk": round(conv.risk, 4),
+        "first_alert": conv.first_alert,
+        "message_count": conv.message_count,
+        "suspect": conv.suspect,
+        "tactics": tactics,
+        "findings": findings,
+        "policy": tenant_policy(detector, tenant).to_dict(),
+        "steps": list(platform_steps()),
+        "notice": HUMAN_REVIEW_NOTICE,
+    }
+    event = {
+        "id": event_id,
+        "tenant_id": tenant.id,
+        "conversation_id": conv.id,
+        "type": ALERT_EVENT,
+        "payload": _compact_json(event_payload(event_id, ALERT_EVENT, tenant, data)),
+        "now": at,
+    }
+    return review, event
+
+
+def _finding_dict(
+    tactic: str, message: int, score: float, evidence: str, start: int, end: int
+) -> dict[str, Any]:
+    """A finding as an alert's webhook event carries it."""
+    return {
+        "tactic": tactic,
+        "message": message,
+        "score": round(score, 4),
+        "evidence": evidence,
+        "start": start,
+        "end": end,
+    }
+
+
+def _stored_findings(store: AppendStore, db: Any, conversation_id: int) -> list[dict[str, Any]]:
+    """The conversation's stored findings, in order (message, then as stored)."""
+    return [
+        _finding_dict(*row)
+        for row in db.execute(store.sql.all_findings, {"conversation_id": conversation_id})
+    ]
 
 
 def _raise_alert(
@@ -1141,64 +1300,14 @@ def _raise_alert(
     detector: Any,
     at: Any,
 ) -> str:
-    """Queue the review item and the webhook event (same transaction as the append); ``at``:
-    the append's time as the columns store it."""
-    findings = [
-        {
-            "tactic": tactic,
-            "message": message,
-            "score": round(score, 4),
-            "evidence": evidence,
-            "start": start,
-            "end": end,
-        }
-        for tactic, message, score, evidence, start, end in db.execute(
-            store.sql.all_findings, {"conversation_id": conv.id}
-        )
-    ]
-    tactics = sorted({f["tactic"] for f in findings})
-    review_id = new_public_id()
-    db.execute(
-        store.sql.insert_review,
-        {
-            "id": review_id,
-            "tenant_id": tenant.id,
-            "conversation_id": conv.id,
-            "external_id": external_id,
-            "message": conv.first_alert if conv.first_alert is not None else 0,
-            "risk": conv.risk,
-            "suspect": conv.suspect,
-            "tactics": _compact_json(tactics),
-            "now": at,
-        },
-    )
-    if tenant.webhook_url and tenant.webhook_secret:  # as webhooks.enqueue: no webhook, no event
-        event_id = new_public_id()
-        data = {
-            "conversation": external_id,
-            "review": review_id,
-            "risk": round(conv.risk, 4),
-            "first_alert": conv.first_alert,
-            "message_count": conv.message_count,
-            "suspect": conv.suspect,
-            "tactics": tactics,
-            "findings": findings,
-            "policy": tenant_policy(detector, tenant).to_dict(),
-            "steps": list(platform_steps()),
-            "notice": HUMAN_REVIEW_NOTICE,
-        }
-        db.execute(
-            store.sql.insert_event,
-            {
-                "id": event_id,
-                "tenant_id": tenant.id,
-                "conversation_id": conv.id,
-                "type": ALERT_EVENT,
-                "payload": _compact_json(event_payload(event_id, ALERT_EVENT, tenant, data)),
-                "now": at,
-            },
-        )
-    return review_id
+    """Queue the review item and the webhook event (same transaction as the append, which has
+    written its findings); ``at``: the append's time as the columns store it."""
+    findings = _stored_findings(store, db, conv.id)
+    review, event = _alert_rows(tenant, conv, external_id, detector, at, findings)
+    db.execute(store.sql.insert_review, review)
+    if event is not None:
+        db.execute(store.sql.insert_event, event)
+    return str(review["id"])
 
 
 def find_conversation(session: Session, tenant: Tenant, external_id: str) -> StreamedConversation:

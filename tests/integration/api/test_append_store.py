@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from groomwatch.conversation import Message
 from groomwatch.db import create_db_engine, make_session_factory, upgrade_database
@@ -262,7 +262,9 @@ def test_a_postgres_write_outside_a_transaction_is_version_checked(
             assert streaming._writes_unlocked(planned)
             # another process appends message 2 between this one's read and its write
             append_messages(store, detector, tenant, "c", _incoming(kit, 2), cache=theirs)
-            assert streaming._write_unlocked(store, db, detector, "c", planned, mine) is None
+            assert (
+                streaming._write_unlocked(store, db, detector, tenant, "c", planned, mine) is None
+            )
 
         def stored() -> list[tuple[int, str]]:
             with factory() as session:
@@ -333,4 +335,116 @@ def test_the_detector_state_stays_in_the_conversations_row_on_postgresql(
             ).scalar_one()
             assert size >= len(state)  # stored as it is, not compressed
     finally:
+        engine.dispose()
+
+
+def test_a_later_first_alert_carries_every_stored_finding_in_order(
+    api: Any, kit: Any, webhook_receiver: Any, alert_index: int
+) -> None:
+    """A first alert on a conversation that already has findings: its review item lists the
+    tactics and its webhook event the findings of every append so far, in the stored order
+    (PostgreSQL writes it with the append's one version-checked statement, SQLite under the
+    write lock)."""
+    api.set_tenant("acme", webhook_url=webhook_receiver.url, webhook_secret=webhook_receiver.secret)
+    sent = kit.messages(kit.grooming, ids="g")
+    answers = []
+    for m in sent[: alert_index + 1]:  # one message an append, up to the alert
+        r = api.append("later-1", [m])
+        assert r.status_code == 200, r.text
+        answers.append(r.json())
+    assert [a["fired"] for a in answers] == [False] * alert_index + [True]
+    every = [f for a in answers for f in a["findings"]]
+    assert len(answers[-1]["findings"]) < len(every)  # earlier appends had findings too
+
+    with api.session_factory() as session:
+        conv = session.scalars(
+            select(StreamedConversation).where(StreamedConversation.external_id == "later-1")
+        ).one()
+        stored = session.scalars(
+            select(StoredFinding)
+            .where(StoredFinding.conversation_id == conv.id)
+            .order_by(StoredFinding.message, StoredFinding.id)
+        ).all()
+        assert [f.to_dict() for f in stored] == every
+        review = session.scalars(select(Review).where(Review.conversation_id == conv.id)).one()
+        assert review.id == answers[-1]["review"]
+        assert review.message == answers[-1]["first_alert"] == alert_index
+        assert review.tactics == sorted({f["tactic"] for f in every})
+        event = session.scalars(
+            select(WebhookEvent).where(WebhookEvent.conversation_id == conv.id)
+        ).one()
+        assert event.status in ("pending", "delivered")
+        assert event.payload["data"]["review"] == review.id
+        assert event.payload["data"]["message_count"] == alert_index + 1
+        assert event.payload["data"]["findings"] == [
+            {k: f[k] for k in ("tactic", "message", "score", "evidence", "start", "end")}
+            for f in every
+        ]
+    delivered = webhook_receiver.wait_for(1)
+    assert delivered[0]["data"]["review"] == review.id
+
+
+@pytest.mark.postgres
+def test_an_overtaken_first_alert_writes_no_review_and_no_event(
+    postgres_url: str, kit: Any, detector: Any, alert_threshold: float, alert_index: int
+) -> None:
+    """PostgreSQL: two processes append the same firing message (a retry reaching another
+    worker). The plan overtaken by the other's write writes nothing (no message, no review
+    item, no webhook event), and made again it is a duplicate: one alert, never two."""
+    upgrade_database(postgres_url)
+    kit.make_tenants(postgres_url, ("acme",))
+    engine = create_db_engine(postgres_url)
+    factory = make_session_factory(engine)
+    store = AppendStore(engine)
+    try:
+        with factory() as session:
+            tenant = get_tenant_by_name(session, "acme")
+            tenant.threshold, tenant.window, tenant.min_messages = alert_threshold, 1, 1
+            tenant.webhook_url, tenant.webhook_secret = "http://127.0.0.1:9/hook", "s" * 32
+            session.commit()
+            session.refresh(tenant)
+            session.expunge(tenant)
+        mine, theirs = MonitorCache(16), MonitorCache(16)  # two processes' caches
+        before = [
+            IncomingMessage(text=words, author=author, client_id=f"m{i}")
+            for i, (author, words) in enumerate(kit.grooming[:alert_index])
+        ]
+        first = append_messages(store, detector, tenant, "c", before, cache=mine)
+        assert first.first_alert is None
+        author, words = kit.grooming[alert_index]
+        firing = [IncomingMessage(text=words, author=author, client_id="last")]
+
+        def counts() -> tuple[int, int, int]:
+            with factory() as session:
+                return (
+                    session.scalar(select(func.count()).select_from(StoredMessage)) or 0,
+                    session.scalar(select(func.count()).select_from(Review)) or 0,
+                    session.scalar(select(func.count()).select_from(WebhookEvent)) or 0,
+                )
+
+        with store.connections.connection() as db:
+            planned = streaming._plan_before_lock(
+                store, db, detector, tenant, "c", firing, [], mine
+            )
+            assert planned is not None
+            assert planned.update_ is not None
+            assert planned.update_.first_alert == alert_index  # this plan fires
+            assert streaming._writes_unlocked(planned)
+            # the other process appends the same message between this one's read and its write
+            theirs_result = append_messages(store, detector, tenant, "c", firing, cache=theirs)
+            assert theirs_result.fired is True
+            assert counts() == (alert_index + 1, 1, 1)
+            assert (
+                streaming._write_unlocked(store, db, detector, tenant, "c", planned, mine) is None
+            )
+        assert counts() == (alert_index + 1, 1, 1)  # nothing of the overtaken plan
+
+        again = append_messages(store, detector, tenant, "c", firing, cache=mine)
+        assert again.duplicates == 1
+        assert again.fired is False
+        assert again.review == theirs_result.review
+        assert again.first_alert == alert_index
+        assert counts() == (alert_index + 1, 1, 1)
+    finally:
+        store.close()
         engine.dispose()
