@@ -14,6 +14,7 @@ on SQLite and PostgreSQL, no errors, flat memory.
     python benchmarks/bench_api_load.py                      # 60 s, 500/s, 1000 conversations
     python benchmarks/bench_api_load.py --postgres
     python benchmarks/bench_api_load.py --postgres --pg-warm-wal 48   # WAL recycled (steady state)
+    python benchmarks/bench_api_load.py --postgres --processes 2   # 2 serve processes, 2 ports
     python benchmarks/bench_api_load.py --seconds 10 --rate 100   # a quick look
 
 The messages are synthetic, neutral sentences (no corpus text).
@@ -190,6 +191,18 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return user / ticks, system / ticks
 
 
+def _total_rss(pids: list[int]) -> float:
+    return sum(rss_mib(pid) for pid in pids)
+
+
+def _total_cpu(pids: list[int]) -> tuple[float, float]:
+    user = system = 0.0
+    for pid in pids:
+        u, s = cpu_seconds(pid)
+        user, system = user + u, system + s
+    return user, system
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn workers), in MiB."""
     total = 0
@@ -242,13 +255,15 @@ class _Connection:
 
 
 async def _load(
-    url: str, key: str, rate: float, seconds: float, conversations: int, out: Any
+    urls: list[str], key: str, rate: float, seconds: float, conversations: int, out: Any
 ) -> None:
     """Open loop: request i is due at t0 + i/rate. 256 senders, one keep-alive connection each,
     take the next due request; when the server falls behind, requests wait for a sender and that
     wait counts in ``from_due`` (no coordinated omission). Requests more than 10 s late are not
-    sent ("skipped"). ``latencies`` run from writing the request to reading the whole answer."""
-    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    sent ("skipped"). ``latencies`` run from writing the request to reading the whole answer.
+    With several ``urls`` (``--processes``), sender ``k`` connects to ``urls[k % len(urls)]``."""
+    addresses = [u.split("//", 1)[1].rsplit(":", 1) for u in urls]
+    host, port = addresses[0]  # the Host header (the same server behind every port)
     service: list[float] = []
     from_due: list[float] = []
     started: list[float] = []
@@ -291,7 +306,8 @@ async def _load(
     t0 = time.perf_counter() + 0.5
     out.put({"starting": True})  # the clock starts in 0.5 s
 
-    async def sender() -> None:
+    async def sender(k: int) -> None:
+        host, port = addresses[k % len(addresses)]
         conn = _Connection(host, int(port))
         while state["next"] < total:
             i = state["next"]
@@ -322,7 +338,7 @@ async def _load(
                 errors[kind] = errors.get(kind, 0) + 1
         conn.close()
 
-    await asyncio.gather(*(sender() for _ in range(256)))
+    await asyncio.gather(*(sender(k) for k in range(256)))
     elapsed = time.perf_counter() - t0
     if state["skipped"]:
         errors["skipped (over 10 s late)"] = state["skipped"]
@@ -339,14 +355,14 @@ async def _load(
 
 
 def _load_process(
-    url: str, key: str, rate: float, seconds: float, conversations: int, out: Any
+    urls: list[str], key: str, rate: float, seconds: float, conversations: int, out: Any
 ) -> None:
     try:
         import uvloop  # the server's loop too (uvicorn[standard])
 
-        uvloop.run(_load(url, key, rate, seconds, conversations, out))
+        uvloop.run(_load(urls, key, rate, seconds, conversations, out))
     except ImportError:
-        asyncio.run(_load(url, key, rate, seconds, conversations, out))
+        asyncio.run(_load(urls, key, rate, seconds, conversations, out))
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -405,7 +421,6 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         session.commit()
     engine.dispose()
 
-    port = free_port()
     env = {
         **os.environ,
         "GROOMWATCH_DATABASE_URL": database_url,
@@ -413,44 +428,55 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         "GROOMWATCH_ENV": "development",
         "GROOMWATCH_LOG_LEVEL": args.log_level,
     }
-    log = (workdir / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from groomwatch.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
+    # One ``serve`` (with its --workers) per process, each on its own port; the generator's
+    # connections are spread evenly over the ports (``--processes``).
+    ports = [free_port() for _ in range(args.processes)]
+    logs = [
+        (workdir / ("server.log" if i == 0 else f"server-{i}.log")).open("wb")
+        for i in range(args.processes)
+    ]
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from groomwatch.cli import main; main()",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+        for port, log in zip(ports, logs, strict=True)
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    pids = [server.pid for server in servers]
     try:
         import httpx
 
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start; see {workdir / 'server.log'}")
-            time.sleep(0.2)
-        rss = {"start": rss_mib(server.pid)}
-        cpu_start = cpu_seconds(server.pid)
+        for url, server in zip(urls, servers, strict=True):
+            while True:
+                try:
+                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"server did not start; see the logs in {workdir}")
+                time.sleep(0.2)
+        rss = {"start": _total_rss(pids)}
+        cpu_start = _total_cpu(pids)
         pg_start = postgres_cpu_seconds()
         wal_start = postgres_wal(database_url)
         queue: Any = mp.get_context("spawn").Queue()
         gen = mp.get_context("spawn").Process(
             target=_load_process,
-            args=(url, issued.key, args.rate, args.seconds, args.conversations, queue),
+            args=(urls, issued.key, args.rate, args.seconds, args.conversations, queue),
         )
         gen.start()
         # RSS at the end of every tenth of the run: the first tenth is the warm-up (every
@@ -462,7 +488,7 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         load_middle = os.getloadavg()
         for tenth in range(1, 11):
             time.sleep(max(0.0, began + args.seconds * tenth / 10 - time.perf_counter()))
-            by_tenth.append(round(rss_mib(server.pid), 1))
+            by_tenth.append(round(_total_rss(pids), 1))
             if tenth == 5:
                 load_middle = os.getloadavg()
         rss["after_warmup"] = by_tenth[0]
@@ -470,21 +496,25 @@ def run(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str,
         result = queue.get(timeout=args.seconds * 10 + 120)
         gen_cpu = sum(cpu_seconds(gen.pid)) if gen.pid is not None else float("nan")
         gen.join(30)
-        rss["end"] = rss_mib(server.pid)
-        cpu_end = cpu_seconds(server.pid)
+        rss["end"] = _total_rss(pids)
+        cpu_end = _total_cpu(pids)
         pg_end = postgres_cpu_seconds()
         wal_end = postgres_wal(database_url)
         cpu_user, cpu_system = (end - start for end, start in zip(cpu_end, cpu_start, strict=True))
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+        for server in servers:
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        for log in logs:
+            log.close()
     lat = result["latencies"]
     return {
         "database": database_url.split(":")[0].split("+")[0],
+        "processes": args.processes,
         "workers": args.workers,
         "seconds": args.seconds,
         "target_rate": args.rate,
@@ -541,7 +571,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=500.0, help="appends a second")
     parser.add_argument("--conversations", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of each process")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="serve processes, each on its own port; connections spread evenly over them",
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--postgres", action="store_true", help="start a throw-away cluster")
     parser.add_argument(
