@@ -235,6 +235,24 @@ def _incoming(kit: Any, i: int) -> list[IncomingMessage]:
     return [IncomingMessage(text=words, author=author, client_id=f"m{i}")]
 
 
+def _acme_store(url: str, kit: Any, **settings: Any) -> tuple[Any, Any, AppendStore, Any]:
+    """A migrated database with the tenant ``acme`` (``settings`` set on it): the engine, a
+    session factory, an :class:`AppendStore` and the tenant, detached from its session."""
+    upgrade_database(url)
+    kit.make_tenants(url, ("acme",))
+    engine = create_db_engine(url)
+    factory = make_session_factory(engine)
+    store = AppendStore(engine)
+    with factory() as session:
+        tenant = get_tenant_by_name(session, "acme")
+        for name, value in settings.items():
+            setattr(tenant, name, value)
+        session.commit()
+        session.refresh(tenant)
+        session.expunge(tenant)
+    return engine, factory, store, tenant
+
+
 @pytest.mark.postgres
 def test_a_postgres_write_outside_a_transaction_is_version_checked(
     postgres_url: str, kit: Any, detector: Any
@@ -242,15 +260,8 @@ def test_a_postgres_write_outside_a_transaction_is_version_checked(
     """PostgreSQL appends are planned from an unlocked read and written by one statement that
     applies only if the conversation has not moved on: overtaken, it writes nothing, and the
     append is made again under the row lock, giving the sequential result."""
-    upgrade_database(postgres_url)
-    kit.make_tenants(postgres_url, ("acme",))
-    engine = create_db_engine(postgres_url)
-    factory = make_session_factory(engine)
-    store = AppendStore(engine)
+    engine, factory, store, tenant = _acme_store(postgres_url, kit)
     try:
-        with factory() as session:
-            tenant = get_tenant_by_name(session, "acme")
-            session.expunge(tenant)
         mine, theirs = MonitorCache(16), MonitorCache(16)  # two processes' caches
         append_messages(store, detector, tenant, "c", _incoming(kit, 0), cache=mine)
 
@@ -391,19 +402,16 @@ def test_an_overtaken_first_alert_writes_no_review_and_no_event(
     """PostgreSQL: two processes append the same firing message (a retry reaching another
     worker). The plan overtaken by the other's write writes nothing (no message, no review
     item, no webhook event), and made again it is a duplicate: one alert, never two."""
-    upgrade_database(postgres_url)
-    kit.make_tenants(postgres_url, ("acme",))
-    engine = create_db_engine(postgres_url)
-    factory = make_session_factory(engine)
-    store = AppendStore(engine)
+    engine, factory, store, tenant = _acme_store(
+        postgres_url,
+        kit,
+        threshold=alert_threshold,
+        window=1,
+        min_messages=1,
+        webhook_url="http://127.0.0.1:9/hook",
+        webhook_secret="s" * 32,
+    )
     try:
-        with factory() as session:
-            tenant = get_tenant_by_name(session, "acme")
-            tenant.threshold, tenant.window, tenant.min_messages = alert_threshold, 1, 1
-            tenant.webhook_url, tenant.webhook_secret = "http://127.0.0.1:9/hook", "s" * 32
-            session.commit()
-            session.refresh(tenant)
-            session.expunge(tenant)
         mine, theirs = MonitorCache(16), MonitorCache(16)  # two processes' caches
         before = [
             IncomingMessage(text=words, author=author, client_id=f"m{i}")
